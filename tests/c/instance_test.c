@@ -18,7 +18,7 @@
 #include <kselftest_harness.h>
 
 #include "backend.h"
-#include "limits.h"
+#include "user_limits.h"
 #include "scratch.h"
 
 /* A uid nothing else runs as, so its instance count starts at 0 on both backends. */

@@ -13,7 +13,6 @@
 #include <ftw.h>
 #include <grp.h>
 #include <limits.h>
-#include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +54,11 @@ static inline void scratch_remove(const char *dir)
 		nftw(dir, scratch_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* @out = @dir/@name; returns @out. */
+/* @out = @dir/@name; returns @out (an empty string if it does not fit). */
 static inline const char *scratch_path(char *out, size_t size, const char *dir, const char *name)
 {
-	snprintf(out, size, "%s/%s", dir, name);
+	if ((size_t)snprintf(out, size, "%s/%s", dir, name) >= size)
+		out[0] = 0;
 	return out;
 }
 

@@ -6,8 +6,8 @@
  * the kernel counts per user across the whole system) and restores the old value in a
  * FIXTURE_TEARDOWN_PARENT, which runs even when the test dies.
  */
-#ifndef RUST_INOTIFY_TESTS_LIMITS_H
-#define RUST_INOTIFY_TESTS_LIMITS_H
+#ifndef RUST_INOTIFY_TESTS_USER_LIMITS_H
+#define RUST_INOTIFY_TESTS_USER_LIMITS_H
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -82,4 +82,4 @@ static inline void limit_restore(struct limit_knob *k)
 		k->old = -1;
 }
 
-#endif /* RUST_INOTIFY_TESTS_LIMITS_H */
+#endif /* RUST_INOTIFY_TESTS_USER_LIMITS_H */
