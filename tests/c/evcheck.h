@@ -149,7 +149,7 @@ static inline void evcheck_assert(struct __test_metadata *_metadata, int line, i
 				  bool per_wd, const struct xev *exp, int m)
 {
 	static struct ev got[MAX_EVENTS];
-	char why[256];
+	char why[1024];
 	int n = drain_events(fd, got, MAX_EVENTS);
 
 	ASSERT_LE(0, n) {
@@ -182,6 +182,14 @@ static inline void evcheck_assert(struct __test_metadata *_metadata, int line, i
 /* Nothing queued: read() gives EAGAIN at once. */
 #define ASSERT_NO_EVENTS(fd) \
 	evcheck_assert(_metadata, __LINE__, (fd), false, NULL, 0)
+
+/* Reads and drops whatever is queued; returns the number of events or -1. */
+static inline int discard_events(int fd)
+{
+	static struct ev scratch[MAX_EVENTS];
+
+	return drain_events(fd, scratch, MAX_EVENTS);
+}
 
 /* ---- scratch directories ---- */
 
