@@ -63,11 +63,13 @@ TEST_F(instance, many_opens)
 			fds[i] = variant->be->init(O_CLOEXEC);
 			ASSERT_LE(0, fds[i]) TH_LOG("round %d open %d: %s", round, i,
 						    strerror(errno));
-			for (int j = 0; j < i; j++)
+			for (int j = 0; j < i; j++) {
 				ASSERT_NE(fds[j], fds[i]);
+			}
 		}
-		for (int i = 0; i < 100; i++)
+		for (int i = 0; i < 100; i++) {
 			ASSERT_EQ(0, close(fds[i]));
+		}
 	}
 }
 
@@ -280,8 +282,9 @@ static void exhaust_instances(struct __test_metadata *_metadata, const struct ba
 	EXPECT_EQ(-1, be->init(0));
 	EXPECT_EQ(EMFILE, errno);
 
-	while (n)
+	while (n) {
 		EXPECT_EQ(0, close(fds[--n]));
+	}
 
 	/* Everything closed: the whole quota is available again. */
 	for (n = 0; n < limit; n++) {
@@ -289,8 +292,9 @@ static void exhaust_instances(struct __test_metadata *_metadata, const struct ba
 		ASSERT_LE(0, fds[n]) TH_LOG("reopen %d after closing all: %s", n,
 					    strerror(errno));
 	}
-	while (n)
+	while (n) {
 		EXPECT_EQ(0, close(fds[--n]));
+	}
 }
 
 TEST_F(instance_limit, emfile_at_max_user_instances)
@@ -343,8 +347,9 @@ TEST_F(instance_limit, limit_is_per_user)
 	EXPECT_EQ(-1, variant->be->init(0));
 	EXPECT_EQ(EMFILE, errno);
 	limit_restore(&self->knob);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		EXPECT_EQ(0, close(fds[i]));
+	}
 }
 
 TEST_HARNESS_MAIN

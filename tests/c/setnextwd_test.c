@@ -101,8 +101,9 @@ TEST_F(setnextwd, next_watch_gets_n)
 
 TEST_F(setnextwd, taken_gives_next_free_above)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		ASSERT_EQ(i + 1, add(self, variant, i));
+	}
 	ASSERT_EQ(0, variant->be->rm_watch(self->fd, 3));
 
 	/* 2 is taken, 3 is free again: the search from the cursor finds 3. */
@@ -118,8 +119,9 @@ TEST_F(setnextwd, taken_gives_next_free_above)
 /* The conformance sequence of the spec (section 1.6). */
 TEST_F(setnextwd, existing_watches_keep_their_wd)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		ASSERT_EQ(i + 1, add(self, variant, i));
+	}
 	ASSERT_EQ(0, setnextwd(self->fd, 9));
 	EXPECT_EQ(3, add(self, variant, 2));
 	EXPECT_EQ(1, variant->be->add_watch(self->fd, self->file[0], IN_ATTRIB | IN_MASK_ADD));
