@@ -57,18 +57,23 @@ BACKEND_VARIANTS(fdinfo);
 
 FIXTURE_SETUP(fdinfo)
 {
-	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "fdinfo"));
-	for (int i = 0; i < P_COUNT; i++)
-		scratch_path(self->p[i], sizeof(self->p[i]), self->dir, names[i]);
-	for (int i = P_A; i <= P_F; i++) {
-		ASSERT_EQ(0, scratch_file(self->p[i], 0644));
-	}
-	ASSERT_EQ(0, mkdir(self->p[P_D], 0755));
-	ASSERT_EQ(0, symlink("a", self->p[P_L]));
+	int err = 0;
+
+	/* The teardown does not run after a failed setup: fail before making files. */
 	self->fd = variant->be->init(O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, self->fd) TH_LOG("init: %s", strerror(errno));
 	self->ref = kernel_backend.init(O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, self->ref);
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "fdinfo"));
+	for (int i = 0; i < P_COUNT; i++)
+		scratch_path(self->p[i], sizeof(self->p[i]), self->dir, names[i]);
+	for (int i = P_A; i <= P_F; i++)
+		err |= scratch_file(self->p[i], 0644);
+	err |= mkdir(self->p[P_D], 0755);
+	err |= symlink("a", self->p[P_L]);
+	if (err)
+		scratch_remove(self->dir);
+	ASSERT_EQ(0, err);
 }
 
 FIXTURE_TEARDOWN(fdinfo)

@@ -44,10 +44,16 @@ BACKEND_VARIANTS(readiness);
 
 FIXTURE_SETUP(readiness)
 {
-	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "poll"));
+	int wd;
+
+	/* The teardown does not run after a failed setup: fail before making files. */
 	self->fd = variant->be->init(O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, self->fd) TH_LOG("init: %s", strerror(errno));
-	ASSERT_EQ(1, variant->be->add_watch(self->fd, self->dir, IN_ATTRIB | IN_CREATE));
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "poll"));
+	wd = variant->be->add_watch(self->fd, self->dir, IN_ATTRIB | IN_CREATE);
+	if (wd != 1)
+		scratch_remove(self->dir);
+	ASSERT_EQ(1, wd) TH_LOG("add_watch: %s", strerror(errno));
 	self->mode = 0750;
 }
 

@@ -39,16 +39,23 @@ BACKEND_VARIANTS(setnextwd);
 
 FIXTURE_SETUP(setnextwd)
 {
+	int err;
+
+	/* The teardown does not run after a failed setup: fail before making files. */
+	self->fd = variant->be->init(O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("init: %s", strerror(errno));
 	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "setnextwd"));
+	err = 0;
 	for (int i = 0; i < NFILES; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "f%d", i);
 		scratch_path(self->file[i], sizeof(self->file[i]), self->dir, name);
-		ASSERT_EQ(0, scratch_file(self->file[i], 0644));
+		err |= scratch_file(self->file[i], 0644);
 	}
-	self->fd = variant->be->init(O_NONBLOCK | O_CLOEXEC);
-	ASSERT_LE(0, self->fd) TH_LOG("init: %s", strerror(errno));
+	if (err)
+		scratch_remove(self->dir);
+	ASSERT_EQ(0, err);
 }
 
 FIXTURE_TEARDOWN(setnextwd)

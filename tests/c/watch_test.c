@@ -65,22 +65,28 @@ BACKEND_VARIANTS(watch);
 
 FIXTURE_SETUP(watch)
 {
+	int err = 0;
+
+	/* The teardown does not run after a failed setup: fail before making files. */
+	self->fd = variant->be->init(O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("init: %s", strerror(errno));
 	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "watch"));
 	for (int i = 0; i < P_COUNT; i++)
 		scratch_path(self->p[i], sizeof(self->p[i]), self->dir, names[i]);
-	ASSERT_EQ(0, scratch_file(self->p[P_A], 0644));
-	ASSERT_EQ(0, scratch_file(self->p[P_B], 0644));
-	ASSERT_EQ(0, scratch_file(self->p[P_C], 0644));
-	ASSERT_EQ(0, mkdir(self->p[P_D], 0755));
-	ASSERT_EQ(0, symlink("a", self->p[P_L]));
-	ASSERT_EQ(0, link(self->p[P_A], self->p[P_H]));
-	ASSERT_EQ(0, symlink("d", self->p[P_LD]));
-	ASSERT_EQ(0, symlink("nothing-here", self->p[P_DANGLING]));
-	ASSERT_EQ(0, scratch_file(self->p[P_SECRET], 0600));
-	ASSERT_EQ(0, mkdir(self->p[P_CLOSED], 0700));
-	ASSERT_EQ(0, scratch_file(self->p[P_CLOSED_F], 0644));
-	self->fd = variant->be->init(O_NONBLOCK | O_CLOEXEC);
-	ASSERT_LE(0, self->fd) TH_LOG("init: %s", strerror(errno));
+	err |= scratch_file(self->p[P_A], 0644);
+	err |= scratch_file(self->p[P_B], 0644);
+	err |= scratch_file(self->p[P_C], 0644);
+	err |= mkdir(self->p[P_D], 0755);
+	err |= symlink("a", self->p[P_L]);
+	err |= link(self->p[P_A], self->p[P_H]);
+	err |= symlink("d", self->p[P_LD]);
+	err |= symlink("nothing-here", self->p[P_DANGLING]);
+	err |= scratch_file(self->p[P_SECRET], 0600);
+	err |= mkdir(self->p[P_CLOSED], 0700);
+	err |= scratch_file(self->p[P_CLOSED_F], 0644);
+	if (err)
+		scratch_remove(self->dir);
+	ASSERT_EQ(0, err);
 }
 
 /* In the parent: the test forks children that drop privileges. */
@@ -538,6 +544,7 @@ BACKEND_VARIANTS(watch_limit);
 FIXTURE_SETUP(watch_limit)
 {
 	char p[PATH_MAX];
+	int err = 0;
 
 	limit_knob_init(&self->knob, variant->be, "max_user_watches");
 	ASSERT_LE(0, limit_read(self->knob.path)) TH_LOG("%s: %s", self->knob.path,
@@ -547,8 +554,12 @@ FIXTURE_SETUP(watch_limit)
 		char name[8];
 
 		snprintf(name, sizeof(name), "f%d", i);
-		ASSERT_EQ(0, scratch_file(scratch_path(p, sizeof(p), self->dir, name), 0644));
+		err |= scratch_file(scratch_path(p, sizeof(p), self->dir, name), 0644);
 	}
+	/* The teardown does not run after a failed setup. */
+	if (err)
+		scratch_remove(self->dir);
+	ASSERT_EQ(0, err);
 }
 
 FIXTURE_TEARDOWN_PARENT(watch_limit)
