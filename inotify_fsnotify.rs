@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rust_inotify authors.
+
+//! What an instance does when fsnotify calls it: queue an event, forget a mark.
+//!
+//! C file: [`fs/notify/inotify/inotify_fsnotify.c`](srctree/fs/notify/inotify/inotify_fsnotify.c)
+//! (`inotify_handle_inode_event`, `inotify_freeing_mark`) and `inotify_ignored_and_remove_idr`
+//! and `inotify_remove_from_idr` of `inotify_user.c`. The merge rule is in `notification.rs`.
+
+use kernel::prelude::*;
+
+use crate::{
+    glue::Mark,
+    inotify_user::Instance,
+    notification::{Event, Inserted},
+    ucounts::{self, Kind},
+    uapi::{IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_ONESHOT},
+};
+
+impl Instance {
+    /// `inotify_handle_inode_event`: queues the event for `mark`'s watch; a one-shot watch is
+    /// then destroyed, even when the event merged into the previous one.
+    pub(crate) fn handle_inode_event(
+        &self,
+        mark: &Mark,
+        mask: u32,
+        name: Option<&[u8]>,
+        cookie: u32,
+    ) -> Result {
+        self.queue_event(mark, mask, name, cookie)?;
+        if mark.in_flags() & IN_ONESHOT != 0 {
+            mark.destroy();
+        }
+        Ok(())
+    }
+
+    /// The queueing half of `inotify_handle_inode_event`.
+    fn queue_event(&self, mark: &Mark, mut mask: u32, name: Option<&[u8]>, cookie: u32) -> Result {
+        // We can be racing with the mark being detached: don't report an event with an
+        // invalid wd.
+        let wd = mark.wd();
+        if wd == -1 {
+            return Ok(());
+        }
+        // inotify never reported IN_ISDIR with MOVE_SELF and DELETE_SELF.
+        if mask & (IN_MOVE_SELF | IN_DELETE_SELF) != 0 {
+            mask &= !IN_ISDIR;
+        }
+        let event = match Event::new(wd, mask, cookie, name.unwrap_or(&[]), GFP_KERNEL_ACCOUNT) {
+            Ok(event) => event,
+            Err(e) => {
+                // Treat an event lost to ENOMEM as a queue overflow, so that user space knows.
+                let queued = self.notification.lock().queue_overflow();
+                if queued {
+                    self.wake(mark);
+                }
+                return Err(e);
+            }
+        };
+        let inserted = self.notification.lock().insert(event);
+        if matches!(inserted, Inserted::Queued | Inserted::Overflow(true)) {
+            self.wake(mark);
+        }
+        Ok(())
+    }
+
+    /// Wakes readers and pollers, and signals `O_ASYNC` owners, after an event was queued.
+    fn wake(&self, mark: &Mark) {
+        self.waitq.notify_all();
+        mark.group().kill_fasync();
+    }
+
+    /// `inotify_freeing_mark` and `inotify_ignored_and_remove_idr`: the watch is gone, by
+    /// rm-watch, a one-shot event, deletion, unmount or release. Queues `IN_IGNORED`, frees the
+    /// wd and gives back the user's watch.
+    pub(crate) fn freeing_mark(&self, mark: &Mark) {
+        // An IN_IGNORED that cannot be allocated becomes an overflow, as any lost event.
+        let _ = self.queue_event(mark, IN_IGNORED, None, 0);
+        self.remove_from_idr(mark);
+        ucounts::uncharge(self.uid, Kind::Watches);
+    }
+
+    /// `inotify_remove_from_idr`: removes `mark`'s wd from the table and drops the table's
+    /// reference, after unlocking (putting a mark may sleep).
+    pub(crate) fn remove_from_idr(&self, mark: &Mark) {
+        let Ok(wd) = u32::try_from(mark.wd()) else {
+            return;
+        };
+        let removed = {
+            let mut wds = self.wds.lock();
+            match wds.get(wd) {
+                Some(entry) if core::ptr::eq::<Mark>(&**entry, mark) => {
+                    mark.set_wd(-1);
+                    wds.remove(wd)
+                }
+                _ => None,
+            }
+        };
+        drop(removed);
+    }
+}

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rust_inotify authors.
+
+//! An inotify instance and its file operations: open, read, poll, ioctl, fdinfo and release.
+//!
+//! C file: [`fs/notify/inotify/inotify_user.c`](srctree/fs/notify/inotify/inotify_user.c).
+//! The functions keep upstream's names and order of checks, so that each can be read beside
+//! its C twin: [`open`] is `do_inotify_init`, [`read`] is `inotify_read`, [`ioctl`] is
+//! `inotify_ioctl` plus the add-watch and rm-watch system calls, which are ioctls here.
+//! The fsnotify callbacks are in `inotify_fsnotify.rs`, the event queue in `notification.rs`.
+
+use kernel::{
+    c_str,
+    fs::File,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::{
+        new_mutex, new_spinlock,
+        poll::{PollCondVarBox, PollTable},
+        aref::ARef,
+        Mutex, SpinLock,
+    },
+    task::Kuid,
+    uaccess::{UserPtr, UserSlice, UserSliceWriter},
+};
+
+use crate::{
+    glue::{self, limits, Group, Inode, Mark, Path},
+    idr::{Idr, Preload},
+    notification::{Event, Notification},
+    ucounts::{self, Kind},
+    uapi::*,
+};
+
+/// `O_ACCMODE` and `O_RDONLY`: an instance is opened read-only, as `inotify_init1()`'s fd is.
+const O_ACCMODE: u32 = 0o3;
+const O_RDONLY: u32 = 0;
+
+/// `EPOLLIN | EPOLLRDNORM`.
+const POLLIN_RDNORM: u32 = 0x1 | 0x40;
+
+/// `FS_EVENT_ON_CHILD`: a directory's mark gets its children's events.
+pub(crate) const FS_EVENT_ON_CHILD: u32 = 0x0800_0000;
+
+/// The flags a mark keeps from the add-watch mask.
+const MARK_FLAGS: u32 = IN_ONESHOT | IN_EXCL_UNLINK;
+
+/// Whether `INOTIFY_IOC_SETNEXTWD` is built in: with the kernel's checkpoint/restore, unless the
+/// module was built with `RUST_INOTIFY_NO_SETNEXTWD=1`.
+pub(crate) const HAS_SETNEXTWD: bool =
+    cfg!(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)));
+
+/// One inotify instance: the private data of its fsnotify group (upstream keeps the same state
+/// in `struct fsnotify_group` and its `inotify_data`).
+#[pin_data]
+pub(crate) struct Instance {
+    /// The event queue (`notification_list` and `notification_lock`). A spinlock: events are
+    /// queued by whoever changes a watched file, and nothing under it sleeps or copies to user.
+    #[pin]
+    pub(crate) notification: SpinLock<Notification>,
+    /// Woken when an event is queued: `read` sleeps on it and `poll` registers on it
+    /// (`notification_waitq`).
+    pub(crate) waitq: PollCondVarBox,
+    /// The wd table (`inotify_data.idr` and `idr_lock`). Its own spinlock, apart from the queue:
+    /// `freeing_mark` takes both in turn, and SETNEXTWD and lookups need only this one. Each
+    /// entry holds a reference to its mark.
+    #[pin]
+    pub(crate) wds: SpinLock<Idr<ARef<Mark>>>,
+    /// Serialises add-watch, rm-watch and release, as upstream's `fsnotify_group_lock()` does in
+    /// `inotify_update_watch()`: finding a mark and creating one must be one step. A mutex,
+    /// because adding a mark sleeps. Never taken by the fsnotify callbacks.
+    #[pin]
+    watch_lock: Mutex<()>,
+    /// The user this instance and its watches are charged to (`inotify_data.ucounts`).
+    pub(crate) uid: Kuid,
+    /// Gives back the instance's charge when the instance is freed.
+    _charge: InstanceCharge,
+}
+
+/// One instance charged to a user (`inc_ucount(..., UCOUNT_INOTIFY_INSTANCES)`), given back on
+/// drop (`inotify_free_group_priv`).
+struct InstanceCharge(Kuid);
+
+impl InstanceCharge {
+    fn new(uid: Kuid) -> Result<Self> {
+        if ucounts::charge(uid, Kind::Instances, limits::max_user_instances())? {
+            Ok(Self(uid))
+        } else {
+            Err(EMFILE)
+        }
+    }
+}
+
+impl Drop for InstanceCharge {
+    fn drop(&mut self) {
+        ucounts::uncharge(self.0, Kind::Instances);
+    }
+}
+
+/// `do_inotify_init` and `inotify_new_group`: a new instance, for an open with these flags.
+///
+/// `O_NONBLOCK` and `O_CLOEXEC` are `inotify_init1()`'s flags, and the VFS applies them; the
+/// instance must be opened read-only, like the fd `inotify_init1()` returns.
+pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
+    if flags & O_ACCMODE != O_RDONLY {
+        return Err(EINVAL);
+    }
+    let uid = Kuid::current_euid();
+    let charge = InstanceCharge::new(uid)?;
+    // The queue's limit is sampled now: later changes do not affect this instance.
+    let max_events = limits::max_queued_events() as usize;
+    KBox::pin_init(
+        try_pin_init!(Instance {
+            notification <- new_spinlock!(Notification::new(max_events)?, "rust_inotify:queue"),
+            waitq: PollCondVarBox::new(c_str!("rust_inotify:waitq"), kernel::static_lock_class!())?,
+            wds <- new_spinlock!(Idr::new(), "rust_inotify:wds"),
+            watch_lock <- new_mutex!((), "rust_inotify:watches"),
+            uid,
+            _charge: charge,
+        }),
+        GFP_KERNEL,
+    )
+}
+
+/// `inotify_release` and `fsnotify_destroy_group`: the file's last close.
+///
+/// Stops queueing, destroys every mark (their `IN_IGNORED` events are discarded), waits until
+/// the marks are freed, and frees the queue. The caller then drops the file's reference to the
+/// group, and the instance is freed with the group's last reference.
+pub(crate) fn release(group: &Group) {
+    let inst = group.instance();
+    let queued = inst.notification.lock().shut_down();
+    drop(queued);
+
+    // `fsnotify_clear_marks_by_group()` is not exported; the wd table has every mark.
+    let guard = inst.watch_lock.lock();
+    loop {
+        let mark = inst.wds.lock().iter().next().map(|(_, mark)| mark.clone());
+        match mark {
+            // `freeing_mark` removes it from the table (or is doing so on another CPU).
+            Some(mark) => mark.destroy(),
+            None => break,
+        }
+    }
+    drop(guard);
+    glue::wait_marks_destroyed();
+}
+
+/// `round_event_name_len`, `copy_event_to_user`: writes one event record; returns its length.
+fn copy_event_to_user(event: &Event, writer: &mut UserSliceWriter) -> Result<usize> {
+    // The largest record: a header and a NAME_MAX name padded to a multiple of 16.
+    let mut record = [0u8; EVENT_SIZE + 256];
+    let len = event.record_len();
+    let record = record.get_mut(..len).ok_or(EINVAL)?;
+    let header = [
+        event.wd.to_ne_bytes(),
+        inotify_mask_to_arg(event.mask).to_ne_bytes(),
+        event.cookie.to_ne_bytes(),
+        (event.padded_name_len() as u32).to_ne_bytes(),
+    ];
+    record[..EVENT_SIZE].copy_from_slice(header.as_flattened());
+    // The name, then NULs up to the padded length: the record was zeroed.
+    if let Some(dst) = record.get_mut(EVENT_SIZE..EVENT_SIZE + event.name.len()) {
+        dst.copy_from_slice(&event.name);
+    }
+    writer.write_slice(record)?;
+    Ok(len)
+}
+
+/// `inotify_mask_to_arg`: the bits of an event's mask that user space sees.
+fn inotify_mask_to_arg(mask: u32) -> u32 {
+    mask & (IN_ALL_EVENTS | IN_ISDIR | IN_UNMOUNT | IN_IGNORED | IN_Q_OVERFLOW)
+}
+
+/// `inotify_read` with `get_one_event`: whole events only, oldest first.
+///
+/// `EINVAL` if the first event does not fit (it stays queued); `EAGAIN` when nothing is queued
+/// and `nonblock`; otherwise sleeps until an event comes or a signal (`ERESTARTSYS`). An `EFAULT`
+/// loses the event being copied and is returned even after other events were copied, as
+/// upstream does.
+pub(crate) fn read(inst: &Instance, mut writer: UserSliceWriter, nonblock: bool) -> Result<usize> {
+    let mut copied = 0;
+    loop {
+        let mut queue = inst.notification.lock();
+        let event = loop {
+            match queue.peek_record_len() {
+                Some(len) if len > writer.len() => {
+                    return if copied > 0 { Ok(copied) } else { Err(EINVAL) };
+                }
+                Some(_) => break queue.pop(),
+                None if copied > 0 => return Ok(copied),
+                None if nonblock => return Err(EAGAIN),
+                None => {
+                    if inst.waitq.wait_interruptible(&mut queue) {
+                        return Err(ERESTARTSYS);
+                    }
+                }
+            }
+        };
+        // The overflow event goes straight back to the queue's reserve, so that it can be
+        // queued again while this copy is made, as upstream's static overflow event can.
+        let event = match event {
+            Some(event) if event.wd == -1 => {
+                queue.recycle(event);
+                None
+            }
+            event => event,
+        };
+        drop(queue);
+        copied += match event {
+            Some(event) => copy_event_to_user(&event, &mut writer)?,
+            None => copy_overflow_to_user(&mut writer)?,
+        };
+    }
+}
+
+/// Writes the `IN_Q_OVERFLOW` record: wd -1, no cookie, no name.
+fn copy_overflow_to_user(writer: &mut UserSliceWriter) -> Result<usize> {
+    let mut record = [0u8; EVENT_SIZE];
+    record[..4].copy_from_slice(&(-1i32).to_ne_bytes());
+    record[4..8].copy_from_slice(&IN_Q_OVERFLOW.to_ne_bytes());
+    writer.write_slice(&record)?;
+    Ok(EVENT_SIZE)
+}
+
+/// `inotify_poll`: readable exactly when the queue is not empty; never writable.
+pub(crate) fn poll(inst: &Instance, file: &File, table: &PollTable<'_>) -> u32 {
+    table.register_wait(file, &inst.waitq);
+    if inst.notification.lock().is_empty() {
+        0
+    } else {
+        POLLIN_RDNORM
+    }
+}
+
+/// `inotify_ioctl`, plus the add-watch and rm-watch ioctls that stand for upstream's system
+/// calls. Unknown commands give `ENOTTY`.
+pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
+    let inst = group.instance();
+    match cmd {
+        FIONREAD => {
+            // O(1): the queue keeps the count that upstream sums up here.
+            let bytes = inst.notification.lock().bytes();
+            let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
+            UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
+                .writer()
+                .write(&bytes)?;
+            Ok(0)
+        }
+        INOTIFY_IOC_SETNEXTWD if HAS_SETNEXTWD => {
+            // The argument is the value itself, as upstream takes it.
+            if !(1..=i32::MAX as usize).contains(&arg) {
+                return Err(EINVAL);
+            }
+            // CAST: `arg` is at most INT_MAX, checked above.
+            inst.wds.lock().set_cursor(arg as u32);
+            Ok(0)
+        }
+        RUST_INOTIFY_IOC_ADD_WATCH => add_watch(group, arg).map(|wd| wd as isize),
+        RUST_INOTIFY_IOC_RM_WATCH => rm_watch(group, arg).map(|()| 0),
+        _ => Err(ENOTTY),
+    }
+}
+
+/// The `inotify_add_watch` system call, as an ioctl whose argument is a [`AddWatch`].
+///
+/// The checks come in upstream's order: the mask's bits, an empty mask, `IN_MASK_ADD` with
+/// `IN_MASK_CREATE`, then the lookup (`ENOENT`, `ENOTDIR`, `EACCES`, ...).
+fn add_watch(group: &Group, arg: usize) -> Result<i32> {
+    let mut reader = UserSlice::new(UserPtr::from_addr(arg), size_of::<AddWatch>()).reader();
+    let pathname: u64 = reader.read()?;
+    let dirfd: i32 = reader.read()?;
+    let mask: u32 = reader.read()?;
+
+    // Don't let user send invalid bits.
+    if mask & !ALL_INOTIFY_BITS != 0 {
+        return Err(EINVAL);
+    }
+    // Don't allow sending requests with an empty mask.
+    if mask & ALL_INOTIFY_BITS == 0 {
+        return Err(EINVAL);
+    }
+    // IN_MASK_ADD and IN_MASK_CREATE don't make sense together.
+    if mask & IN_MASK_ADD != 0 && mask & IN_MASK_CREATE != 0 {
+        return Err(EINVAL);
+    }
+    let pathname = UserPtr::from_addr(usize::try_from(pathname).map_err(|_| EFAULT)?);
+    let path = Path::lookup(dirfd, pathname, mask)?;
+    update_watch(group, path.inode(), mask)
+}
+
+/// `inotify_arg_to_mask`: the fsnotify mask of a mark from the add-watch mask.
+fn inotify_arg_to_mask(inode: &Inode, arg: u32) -> u32 {
+    // Everything should receive events when the inode is unmounted; directories care about
+    // their children.
+    let mut mask = IN_UNMOUNT;
+    if inode.is_dir() {
+        mask |= FS_EVENT_ON_CHILD;
+    }
+    mask | (arg & IN_ALL_EVENTS)
+}
+
+/// `inotify_update_watch`: updates this instance's watch on `inode`, or creates one.
+fn update_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
+    let inst = group.instance();
+    let _guard = inst.watch_lock.lock();
+    match group.find_mark(inode) {
+        Some(mark) => update_existing_watch(&mark, inode, arg),
+        None => new_watch(group, inode, arg),
+    }
+}
+
+/// `inotify_update_existing_watch`: replaces the mask and flags, or ORs them in with
+/// `IN_MASK_ADD`; `EEXIST` with `IN_MASK_CREATE`. Returns the existing wd.
+fn update_existing_watch(mark: &Mark, inode: &Inode, arg: u32) -> Result<i32> {
+    if arg & IN_MASK_CREATE != 0 {
+        return Err(EEXIST);
+    }
+    let (mut mask, mut flags) = if arg & IN_MASK_ADD != 0 {
+        (mark.mask(), mark.in_flags())
+    } else {
+        (0, 0)
+    };
+    mask |= inotify_arg_to_mask(inode, arg);
+    flags |= arg & MARK_FLAGS;
+    mark.update(mask, flags);
+    Ok(mark.wd())
+}
+
+/// `inotify_new_watch`: a new mark, its wd, the user's charge, then the inode. A wd is
+/// consumed even when a later step fails, as upstream's is.
+fn new_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
+    let inst = group.instance();
+    let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
+
+    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: the memory is reserved first.
+    let mut preload = Preload::new(GFP_KERNEL)?;
+    let allocated = {
+        let mut wds = inst.wds.lock();
+        let allocated = wds.alloc_cyclic(mark.clone(), &mut preload);
+        if let Ok(wd) = allocated {
+            // CAST: ids are at most INT_MAX.
+            mark.set_wd(wd as i32);
+        }
+        allocated
+    };
+    // On failure the table hands the reference back; it is dropped here, unlocked.
+    let wd = allocated.map_err(Error::from)?;
+
+    // Increment the number of watches the user has.
+    match ucounts::charge(inst.uid, Kind::Watches, limits::max_user_watches()) {
+        Ok(true) => {}
+        Ok(false) => {
+            inst.remove_from_idr(&mark);
+            return Err(ENOSPC);
+        }
+        Err(e) => {
+            inst.remove_from_idr(&mark);
+            return Err(e);
+        }
+    }
+
+    // We are on the idr, now get on the inode.
+    if let Err(e) = mark.attach(inode) {
+        inst.remove_from_idr(&mark);
+        ucounts::uncharge(inst.uid, Kind::Watches);
+        return Err(e);
+    }
+    // CAST: ids are at most INT_MAX.
+    Ok(wd as i32)
+}
+
+/// The `inotify_rm_watch` system call, as an ioctl whose argument is the wd itself.
+fn rm_watch(group: &Group, arg: usize) -> Result {
+    // The wd is an `int`; anything that is not one names no watch.
+    let wd = i32::try_from(arg as isize).map_err(|_| EINVAL)?;
+    let wd = u32::try_from(wd).map_err(|_| EINVAL)?;
+    let inst = group.instance();
+    let _guard = inst.watch_lock.lock();
+    // `inotify_idr_find`: takes a reference under the table's lock.
+    let mark = inst.wds.lock().get(wd).cloned().ok_or(EINVAL)?;
+    // Queues IN_IGNORED and removes the wd, through `freeing_mark`.
+    mark.destroy();
+    Ok(())
+}
+
+/// `inotify_show_fdinfo`: one line per watch, newest first, in upstream's format; then one
+/// line with the next wd the allocator will try, so that a checkpoint can restore it with
+/// `INOTIFY_IOC_SETNEXTWD`.
+pub(crate) fn show_fdinfo(group: &Group, seq: &SeqFile) {
+    group.for_each_mark(|mark| {
+        let Some(info) = mark.info() else {
+            return;
+        };
+        seq_print!(
+            seq,
+            "inotify wd:{:x} ino:{:x} sdev:{:x} mask:{:x} ignored_mask:0 ",
+            info.wd,
+            info.ino,
+            info.sdev,
+            inotify_mark_user_mask(info.mask, info.in_flags)
+        );
+        if let Some((fh_type, fh_len)) = info.fhandle {
+            seq_print!(seq, "fhandle-bytes:{:x} fhandle-type:{:x} f_handle:", fh_len, fh_type);
+            for byte in info.fh.iter().take(fh_len) {
+                seq_print!(seq, "{:02x}", byte);
+            }
+        }
+        seq_print!(seq, "\n");
+    });
+    let next = inst_next_wd(group.instance());
+    seq_print!(seq, "rust_inotify next-wd:{:x}\n", next);
+}
+
+/// Where the next new watch's search starts, as a valid SETNEXTWD argument.
+fn inst_next_wd(inst: &Instance) -> u32 {
+    let cursor = inst.wds.lock().cursor();
+    // `idr_alloc_cyclic` reads the cursor as an `int`; below 1 it starts at 1.
+    if cursor == 0 || cursor > i32::MAX as u32 {
+        1
+    } else {
+        cursor
+    }
+}
+
+/// `inotify_mark_user_mask`: the events, plus the flags that stay on the mark.
+fn inotify_mark_user_mask(mask: u32, in_flags: u32) -> u32 {
+    (mask & IN_ALL_EVENTS) | (in_flags & MARK_FLAGS)
+}

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rust_inotify authors.
+
+//! An instance's event queue.
+//!
+//! C file: [`fs/notify/notification.c`](srctree/fs/notify/notification.c)
+//! (`fsnotify_insert_event`, `fsnotify_peek_first_event`, `fsnotify_remove_first_event`), with
+//! inotify's merge rule (`inotify_merge` and `event_compare` in
+//! [`fs/notify/inotify/inotify_fsnotify.c`](srctree/fs/notify/inotify/inotify_fsnotify.c)).
+//!
+//! The queue holds at most `max_events` real events plus the one preallocated `IN_Q_OVERFLOW`
+//! event, which counts in the length like upstream's `q_len`. It also keeps the number of bytes
+//! a read would return, so that `FIONREAD` is O(1) where upstream walks the list.
+
+use kernel::{
+    alloc::Flags,
+    list::{List, ListArc, ListLinks},
+    prelude::*,
+};
+
+use crate::uapi::{EVENT_ALIGN, EVENT_SIZE, IN_IGNORED, IN_Q_OVERFLOW};
+
+/// One queued event (`struct inotify_event_info`).
+#[pin_data]
+pub(crate) struct Event {
+    /// The watch descriptor, -1 for the overflow event.
+    pub(crate) wd: i32,
+    /// The fsnotify mask as the event was reported; `read` turns it into the user's.
+    pub(crate) mask: u32,
+    /// The rename cookie.
+    pub(crate) cookie: u32,
+    /// The name without its NUL, empty for events on the watched object itself.
+    pub(crate) name: KVec<u8>,
+    #[pin]
+    links: ListLinks,
+}
+
+kernel::list::impl_list_arc_safe! {
+    impl ListArcSafe<0> for Event { untracked; }
+}
+kernel::list::impl_list_item! {
+    impl ListItem<0> for Event { using ListLinks { self.links }; }
+}
+
+impl Event {
+    /// Allocates an event; `name` is copied.
+    pub(crate) fn new(wd: i32, mask: u32, cookie: u32, name: &[u8], flags: Flags) -> Result<ListArc<Self>> {
+        let mut owned = KVec::with_capacity(name.len(), flags)?;
+        owned.extend_from_slice(name, flags)?;
+        ListArc::pin_init(
+            try_pin_init!(Self {
+                wd,
+                mask,
+                cookie,
+                name: owned,
+                links <- ListLinks::new(),
+            }),
+            flags,
+        )
+    }
+
+    /// The name's length once padded (`round_event_name_len`): 0 without a name, else the name
+    /// and at least one NUL rounded up to a multiple of [`EVENT_ALIGN`].
+    pub(crate) fn padded_name_len(&self) -> usize {
+        if self.name.is_empty() {
+            0
+        } else {
+            (self.name.len() + 1).next_multiple_of(EVENT_ALIGN)
+        }
+    }
+
+    /// The size of the record `read` returns for this event.
+    pub(crate) fn record_len(&self) -> usize {
+        EVENT_SIZE + self.padded_name_len()
+    }
+
+    /// `event_compare`: whether `new` merges into `self`, the newest queued event.
+    fn merges(&self, new: &Event) -> bool {
+        // An IN_IGNORED event is never merged onto: the watch's wd is gone after it.
+        self.mask & IN_IGNORED == 0
+            && self.mask == new.mask
+            && self.wd == new.wd
+            && self.name == new.name
+    }
+}
+
+/// What became of an event given to [`Notification::insert`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Inserted {
+    /// Queued at the tail; readers must be woken.
+    Queued,
+    /// Merged into the newest event (it still counts as delivered, for `IN_ONESHOT`).
+    Merged,
+    /// The queue was full: the overflow event is queued (woken: `true`) or was already.
+    Overflow(bool),
+    /// The instance is shutting down.
+    Dropped,
+}
+
+/// The queue proper, kept under the instance's notification lock.
+pub(crate) struct Notification {
+    list: List<Event>,
+    /// Events queued, the overflow event included (`q_len`).
+    len: usize,
+    /// Bytes a read of everything would return (the sum of `record_len`).
+    bytes: usize,
+    /// `max_queued_events`, sampled when the instance was opened.
+    max_events: usize,
+    /// The preallocated overflow event, while it is not queued.
+    overflow: Option<ListArc<Event>>,
+    /// Set when the file is released: nothing is queued after that.
+    shutdown: bool,
+}
+
+impl Notification {
+    /// A queue for `max_events` events, with its overflow event allocated now.
+    pub(crate) fn new(max_events: usize) -> Result<Self> {
+        Ok(Self {
+            list: List::new(),
+            len: 0,
+            bytes: 0,
+            max_events,
+            overflow: Some(Event::new(-1, IN_Q_OVERFLOW, 0, &[], GFP_KERNEL)?),
+            shutdown: false,
+        })
+    }
+
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The bytes a large enough read would return now (`FIONREAD`).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// `fsnotify_insert_event` with `inotify_merge`.
+    ///
+    /// The event is dropped unless it was queued; dropping only frees memory, which is allowed
+    /// under a spinlock.
+    pub(crate) fn insert(&mut self, event: ListArc<Event>) -> Inserted {
+        if self.shutdown {
+            return Inserted::Dropped;
+        }
+        if self.len >= self.max_events {
+            return Inserted::Overflow(self.queue_overflow());
+        }
+        if let Some(last) = self.list.cursor_back().peek_prev() {
+            if last.merges(&event) {
+                return Inserted::Merged;
+            }
+        }
+        self.push(event);
+        Inserted::Queued
+    }
+
+    /// `fsnotify_queue_overflow`: queues the overflow event unless it is queued already; also
+    /// used when an event could not be allocated. Returns whether it was queued now.
+    pub(crate) fn queue_overflow(&mut self) -> bool {
+        if self.shutdown {
+            return false;
+        }
+        match self.overflow.take() {
+            Some(overflow) => {
+                self.push(overflow);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn push(&mut self, event: ListArc<Event>) {
+        self.len += 1;
+        self.bytes += event.record_len();
+        self.list.push_back(event);
+    }
+
+    /// The size of the record the oldest event needs, if there is one.
+    pub(crate) fn peek_record_len(&mut self) -> Option<usize> {
+        self.list.cursor_front().peek_next().map(|e| e.record_len())
+    }
+
+    /// Dequeues the oldest event (`fsnotify_remove_first_event`).
+    ///
+    /// The overflow event is returned as well; give it back with [`Notification::recycle`]
+    /// once copied, so that it can be queued again.
+    pub(crate) fn pop(&mut self) -> Option<ListArc<Event>> {
+        let event = self.list.pop_front()?;
+        self.len -= 1;
+        self.bytes -= event.record_len();
+        Some(event)
+    }
+
+    /// Takes back a dequeued event: keeps the overflow event for reuse, drops any other.
+    pub(crate) fn recycle(&mut self, event: ListArc<Event>) {
+        if event.wd == -1 && event.mask == IN_Q_OVERFLOW && self.overflow.is_none() {
+            self.overflow = Some(event);
+        }
+    }
+
+    /// Stops queueing and returns everything queued, to be freed outside the lock
+    /// (`fsnotify_group_stop_queueing` and `fsnotify_flush_notify`).
+    pub(crate) fn shut_down(&mut self) -> List<Event> {
+        self.shutdown = true;
+        self.len = 0;
+        self.bytes = 0;
+        core::mem::replace(&mut self.list, List::new())
+    }
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rust_inotify authors.
+
+//! inotify, reimplemented in Rust: the misc device `/dev/rust_inotify`.
+//!
+//! C file: [`fs/notify/inotify/`](srctree/fs/notify/inotify/). Each open of the device is one
+//! inotify instance (an fsnotify group); watches are added and removed with ioctls; `read()`
+//! returns `struct inotify_event` records byte-identical to the kernel's inotify; `poll`,
+//! `epoll`, `FIONREAD` and `INOTIFY_IOC_SETNEXTWD` (with checkpoint/restore) work as upstream.
+//!
+//! # Examples
+//!
+//! From user space, in C (the header is `include/rust_inotify.h`):
+//!
+//! ```c
+//! int fd = open("/dev/rust_inotify", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+//! struct rust_inotify_add_watch w = {
+//!     .pathname = (uintptr_t)"/tmp", .dirfd = AT_FDCWD, .mask = IN_CREATE,
+//! };
+//! int wd = ioctl(fd, RUST_INOTIFY_IOC_ADD_WATCH, &w);   /* like inotify_add_watch() */
+//! char buf[4096];
+//! ssize_t n = read(fd, buf, sizeof(buf));               /* struct inotify_event records */
+//! ioctl(fd, RUST_INOTIFY_IOC_RM_WATCH, wd);             /* like inotify_rm_watch() */
+//! ioctl(fd, INOTIFY_IOC_SETNEXTWD, 0x34d71d6);          /* the next new watch's wd */
+//! ```
+//!
+//! The files, each beside its C twin:
+//! - `inotify_user.rs`: the instance and its file operations (`inotify_user.c`);
+//! - `inotify_fsnotify.rs`: the fsnotify callbacks (`inotify_fsnotify.c`);
+//! - `notification.rs`: the event queue (`fs/notify/notification.c`);
+//! - `idr.rs`: the cyclic wd allocator (`lib/idr.c`);
+//! - `ucounts.rs`: the per-user limits (`kernel/ucount.c`);
+//! - `uapi.rs`: the user-space ABI (`include/uapi/linux/inotify.h`);
+//! - `glue.rs` and `glue.c`: the only code that touches C.
+
+mod glue;
+mod idr;
+mod inotify_fsnotify;
+mod inotify_user;
+mod notification;
+mod ucounts;
+mod uapi;
+
+use kernel::prelude::*;
+
+module! {
+    type: RustInotify,
+    name: "rust_inotify",
+    authors: ["The rust_inotify authors"],
+    description: "inotify reimplemented in Rust, as the misc device /dev/rust_inotify",
+    license: "GPL",
+    params: {
+        idr_bench: bool {
+            default: false,
+            description: "Print the wd allocator's benchmark at load time",
+        },
+    },
+}
+
+/// The module: the registration of `/dev/rust_inotify`.
+struct RustInotify {
+    _dev: glue::MiscRegistration,
+}
+
+impl kernel::Module for RustInotify {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        if module_parameters::idr_bench.value() {
+            idr::bench()?;
+        }
+        ucounts::init();
+        let dev = glue::MiscRegistration::register()?;
+        pr_info!(
+            "/dev/rust_inotify registered (INOTIFY_IOC_SETNEXTWD: {})\n",
+            if inotify_user::HAS_SETNEXTWD { "on" } else { "off" }
+        );
+        Ok(Self { _dev: dev })
+    }
+}
+
+impl Drop for RustInotify {
+    fn drop(&mut self) {
+        // `_dev` is dropped after this: it deregisters and waits for every mark.
+        ucounts::exit();
+    }
+}
