@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds the guest's test programs and its initramfs:
+#   build/tests/c/*            the kselftest-style C tests (static)
+#   build/tests/rust/...       the Rust user-space tests (static)
+#   build/guest/initramfs.cpio busybox, both module builds, the tests, tests/guest/init
+# Usage: scripts/build-tests.sh BUILD_DIR
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+ksrc=$(ls -d "$build"/linux-source-7.* | sort -V | tail -n 1)
+out=$build/tests
+mkdir -p "$out/c" "$out/rust"
+
+# C tests: one static binary each, with the kernel tree's kselftest_harness.h.
+cflags=(-static -O2 -g -Wall -D_GNU_SOURCE -pthread
+	-I "$ksrc/tools/testing/selftests" -I "$top/include" -I "$top/tests/c")
+for src in "$top"/tests/c/*_test.c; do
+	bin=$out/c/$(basename "$src" .c)
+	# Rebuild when the source or any shared header is newer than the binary.
+	if [ ! -x "$bin" ] || [ -n "$(find "$src" "$top"/tests/c/*.h "$top"/include -newer "$bin" 2>/dev/null | head -n 1)" ]; then
+		echo "  CC      tests/c/$(basename "$src")" >&2
+		gcc "${cflags[@]}" -o "$bin" "$src"
+	fi
+done
+
+# Rust tests: a static binary from the host's cargo, sharing uapi.rs with the module.
+if [ -f "$top/tests/rust/Cargo.toml" ]; then
+	echo "  CARGO   tests/rust" >&2
+	RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --locked \
+		--manifest-path "$top/tests/rust/Cargo.toml" \
+		--target x86_64-unknown-linux-gnu --target-dir "$out/rust"
+fi
+
+# The initramfs.
+root=$build/guest/root
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc/udev/rules.d,modules/nocr,tests/c,tests/nocr,tests/rust}
+cp /bin/busybox "$root/bin/busybox"
+for app in $("$root/bin/busybox" --list); do
+	[ "$app" = busybox ] || ln -sf busybox "$root/bin/$app"
+done
+cp "$top/tests/guest/init" "$root/init"
+cp "$top/tests/guest/demo.sh" "$root/demo.sh" 2>/dev/null || true
+chmod +x "$root/init"
+cp "$top/udev/60-rust-inotify.rules" "$root/etc/udev/rules.d/"
+cp "$build/module/rust_inotify.ko" "$root/modules/"
+[ -f "$build/module-nocr/rust_inotify.ko" ] && cp "$build/module-nocr/rust_inotify.ko" "$root/modules/nocr/"
+for bin in "$out"/c/*_test; do
+	case "$(basename "$bin")" in
+	setnextwd_off_test) cp "$bin" "$root/tests/nocr/" ;;
+	*) cp "$bin" "$root/tests/c/" ;;
+	esac
+done
+rbin=$out/rust/x86_64-unknown-linux-gnu/release/rust_inotify_tests
+[ -x "$rbin" ] && cp "$rbin" "$root/tests/rust/"
+echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$build/guest/initramfs.cpio"
+echo "  CPIO    build/guest/initramfs.cpio" >&2
