@@ -1,0 +1,1590 @@
+// SPDX-License-Identifier: GPL-2.0
+
+// Copyright (C) 2026 The rust_inotify authors.
+
+//! A cyclic ID allocator for watch descriptors.
+//!
+//! This mirrors the two calls of [`lib/idr.c`](srctree/lib/idr.c) that inotify makes on its
+//! `idr`: `idr_alloc_cyclic(idr, ptr, 1, 0, gfp)` (allocate the lowest free id at or above the
+//! cursor, up to `INT_MAX`, wrapping once to 1) and `idr_set_cursor()` (the
+//! `INOTIFY_IOC_SETNEXTWD` ioctl). Lookup, removal and in-order iteration complete it.
+//!
+//! Like the kernel's IDR it is a radix tree of 64-way nodes whose height grows with the largest
+//! id. Every interior node keeps a bitmap of the children that are full (the radix tree's
+//! `IDR_FREE` tag, inverted), so the first free id at or above any cursor is found by one
+//! descent with bit scans, even when the cursor sits at the start of a long run of taken ids.
+//!
+//! The allocator is meant to be kept behind a spinlock, so nothing in it allocates memory:
+//! allocation is two-phase like `idr_preload()`. The caller reserves nodes in a [`Preload`]
+//! with a sleeping allocation before taking the lock, and [`Idr::alloc_cyclic`] only consumes
+//! them. Nodes that were not needed are freed when the [`Preload`] is dropped, after the lock is
+//! released.
+//!
+//! Allocation, lookup and removal take `O(log n)` steps (at most six levels), whatever the
+//! cursor.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! let mut pre = Preload::new(GFP_KERNEL)?;
+//! let wd = {
+//!     let mut idr = self.idr.lock();
+//!     idr.alloc_cyclic(watch, &mut pre)?
+//! };
+//! // `pre` is dropped here, outside the lock.
+//! ```
+//!
+//! [`Preload`] also shows how to reserve only the nodes the next allocation needs, which is
+//! usually none.
+
+use kernel::prelude::*;
+
+/// Number of id bits resolved by one level of the tree.
+const BITS: u32 = 6;
+
+/// Number of slots in a node.
+const FANOUT: usize = 1 << BITS;
+
+/// Mask selecting the slot index from an id shifted to a level.
+const MASK: u64 = (1 << BITS) - 1;
+
+/// The smallest id handed out: inotify calls `idr_alloc_cyclic(idr, ptr, 1, 0, gfp)`.
+const ID_MIN: u32 = 1;
+
+/// The largest id handed out: an `end` of 0 means `INT_MAX` inclusive.
+const ID_MAX: u32 = i32::MAX.unsigned_abs();
+
+/// Height of a tree that covers every id up to [`ID_MAX`].
+const MAX_HEIGHT: u32 = 6;
+
+// Five levels do not cover `ID_MAX`, six do.
+static_assert!(1u64 << (BITS * (MAX_HEIGHT - 1)) <= ID_MAX as u64);
+static_assert!(1u64 << (BITS * MAX_HEIGHT) > ID_MAX as u64);
+
+/// The most nodes one insertion can need.
+///
+/// Growing a tree of height 1 to the full height adds `MAX_HEIGHT - 1` interior nodes above
+/// the old root, and the path to an id in the top half then needs `MAX_HEIGHT - 1` new nodes
+/// below the new root (interior nodes down to the leaf). This plays the part of the radix
+/// tree's `RADIX_TREE_PRELOAD_SIZE`.
+const PRELOAD_NODES: usize = 2 * (MAX_HEIGHT as usize - 1);
+
+/// Returns the bit for slot `index` in a node bitmap.
+///
+/// `index` is below [`FANOUT`].
+fn bit(index: usize) -> u64 {
+    1 << index
+}
+
+/// Returns the index, in a node at `level`, of the slot on the path to `id`.
+fn slot_index(id: u64, level: u32) -> usize {
+    // CAST: The value is masked to `BITS` bits, so it fits in a `usize`.
+    (id.checked_shr(BITS * level).unwrap_or(0) & MASK) as usize
+}
+
+/// Returns how many ids a tree of `height` levels covers, from 0.
+///
+/// Saturates instead of overflowing for heights far above [`MAX_HEIGHT`].
+fn capacity(height: u32) -> u64 {
+    1u64.checked_shl(BITS * height).unwrap_or(u64::MAX)
+}
+
+/// Returns the height of the smallest tree that covers `id`.
+fn height_for(id: u64) -> u32 {
+    let mut height = 1;
+    while capacity(height) <= id {
+        height += 1;
+    }
+    height
+}
+
+/// The last level of the tree: 64 value slots.
+///
+/// # Invariants
+///
+/// Bit `i` of `taken` is set if and only if `slots[i]` is `Some`.
+struct Leaf<T> {
+    /// The values, indexed by the low [`BITS`] bits of their id.
+    slots: [Option<T>; FANOUT],
+    /// Which slots hold a value.
+    taken: u64,
+}
+
+/// A node above the leaves: 64 children, each covering `64^level` ids.
+///
+/// # Invariants
+///
+/// - Bit `i` of `present` is set if and only if `slots[i]` is `Some`.
+/// - Bit `i` of `full` is set if and only if `slots[i]` is `Some` and that child is full
+///   ([`Node::is_full`]); a missing child is entirely free.
+/// - Every child is one level lower: a [`Leaf`] when this node is at level 1, an [`Interior`]
+///   node otherwise. No child is empty ([`Node::is_empty`]).
+struct Interior<T> {
+    /// The children, indexed by the id bits of this node's level.
+    slots: [Option<KBox<Node<T>>>; FANOUT],
+    /// Which children exist.
+    present: u64,
+    /// Which children have no free id left (the complement of the radix tree's `IDR_FREE` tag).
+    full: u64,
+}
+
+/// A node of the tree.
+///
+/// Always boxed. The variants are the same size when `T` is pointer-sized, as intended, so the
+/// lint's lower bound on `Leaf<T>` is beside the point.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a leaf of pointer-sized values is as big as an interior node"
+)]
+enum Node<T> {
+    /// A node at level 1 or above.
+    Interior(Interior<T>),
+    /// A node at level 0.
+    Leaf(Leaf<T>),
+}
+
+impl<T> Node<T> {
+    /// Returns an empty leaf.
+    fn new_leaf() -> Self {
+        // INVARIANT: No slot holds a value and `taken` is zero.
+        Node::Leaf(Leaf {
+            slots: [const { None }; FANOUT],
+            taken: 0,
+        })
+    }
+
+    /// Returns an interior node without children.
+    fn new_interior() -> Self {
+        // INVARIANT: No child exists and both bitmaps are zero.
+        Node::Interior(Interior {
+            slots: [const { None }; FANOUT],
+            present: 0,
+            full: 0,
+        })
+    }
+
+    /// Returns `true` if every id this node covers is taken.
+    fn is_full(&self) -> bool {
+        match self {
+            Node::Interior(node) => node.full == u64::MAX,
+            Node::Leaf(leaf) => leaf.taken == u64::MAX,
+        }
+    }
+
+    /// Returns `true` if no id this node covers is taken.
+    fn is_empty(&self) -> bool {
+        match self {
+            Node::Interior(node) => node.present == 0,
+            Node::Leaf(leaf) => leaf.taken == 0,
+        }
+    }
+
+    /// Returns the lowest free id at or above `start` that this node covers.
+    ///
+    /// The node is at `level` and covers `start`. A free id is found in `O(level)` steps:
+    /// only the child holding `start` may fail to have one at or above `start`; the next child
+    /// that is not full always has one, and its leftmost free id is reached by bit scans.
+    fn find_free(&self, level: u32, start: u64) -> Option<u64> {
+        let first = slot_index(start, level);
+        match self {
+            Node::Leaf(leaf) => {
+                let free = !leaf.taken & (u64::MAX << first);
+                (free != 0).then(|| (start & !MASK) | u64::from(free.trailing_zeros()))
+            }
+            Node::Interior(node) => {
+                let child_level = level.saturating_sub(1);
+                let base = start & !(capacity(level + 1) - 1);
+                let mut candidates = !node.full & (u64::MAX << first);
+                while candidates != 0 {
+                    // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                    let index = candidates.trailing_zeros() as usize;
+                    let from = if index == first {
+                        start
+                    } else {
+                        // CAST: `index` is below 64.
+                        base | ((index as u64) << (BITS * level))
+                    };
+                    match &node.slots[index] {
+                        None => return Some(from),
+                        Some(child) => {
+                            if let Some(id) = child.find_free(child_level, from) {
+                                return Some(id);
+                            }
+                        }
+                    }
+                    // Only the child holding `start` can get here: any later child that is not
+                    // full has a free id.
+                    candidates &= candidates - 1;
+                }
+                None
+            }
+        }
+    }
+
+    /// Returns the lowest taken id at or above `start` that this node covers, with its value.
+    ///
+    /// The node is at `level` and covers `start`. Like [`Node::find_free`], this takes
+    /// `O(level)` steps because no child is empty.
+    fn find_taken(&self, level: u32, start: u64) -> Option<(u64, &T)> {
+        let first = slot_index(start, level);
+        match self {
+            Node::Leaf(leaf) => {
+                let taken = leaf.taken & (u64::MAX << first);
+                if taken == 0 {
+                    return None;
+                }
+                // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                let index = taken.trailing_zeros() as usize;
+                let value = leaf.slots[index].as_ref()?;
+                // CAST: `index` is below 64.
+                Some(((start & !MASK) | index as u64, value))
+            }
+            Node::Interior(node) => {
+                let child_level = level.saturating_sub(1);
+                let base = start & !(capacity(level + 1) - 1);
+                let mut candidates = node.present & (u64::MAX << first);
+                while candidates != 0 {
+                    // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                    let index = candidates.trailing_zeros() as usize;
+                    let from = if index == first {
+                        start
+                    } else {
+                        // CAST: `index` is below 64.
+                        base | ((index as u64) << (BITS * level))
+                    };
+                    if let Some(child) = &node.slots[index] {
+                        if let Some(found) = child.find_taken(child_level, from) {
+                            return Some(found);
+                        }
+                    }
+                    candidates &= candidates - 1;
+                }
+                None
+            }
+        }
+    }
+
+    /// Returns the value of `id`, if taken, in this node at `level`.
+    fn get(&self, mut level: u32, id: u64) -> Option<&T> {
+        let mut node = self;
+        loop {
+            match node {
+                Node::Interior(interior) => {
+                    node = interior.slots[slot_index(id, level)].as_deref()?;
+                    level = level.saturating_sub(1);
+                }
+                Node::Leaf(leaf) => return leaf.slots[slot_index(id, 0)].as_ref(),
+            }
+        }
+    }
+
+    /// Returns the value of `id`, if taken, in this node at `level`.
+    fn get_mut(&mut self, mut level: u32, id: u64) -> Option<&mut T> {
+        let mut node = self;
+        loop {
+            match node {
+                Node::Interior(interior) => {
+                    node = interior.slots[slot_index(id, level)].as_deref_mut()?;
+                    level = level.saturating_sub(1);
+                }
+                Node::Leaf(leaf) => return leaf.slots[slot_index(id, 0)].as_mut(),
+            }
+        }
+    }
+
+    /// Returns how many nodes are missing on the path to `id` below this node at `level`.
+    fn missing_below(&self, level: u32, id: u64) -> usize {
+        match self {
+            Node::Leaf(_) => 0,
+            Node::Interior(node) => match &node.slots[slot_index(id, level)] {
+                // CAST: `level` is below `MAX_HEIGHT`. The child and everything below it down to
+                // the leaf are missing: one node per level below this one.
+                None => level as usize,
+                Some(child) => child.missing_below(level.saturating_sub(1), id),
+            },
+        }
+    }
+
+    /// Stores `value` at the free id `id` below this node at `level`.
+    ///
+    /// Missing nodes on the path are taken from `pre`. Returns the value if `pre` runs out,
+    /// which the caller prevents by checking [`Node::missing_below`] first.
+    fn insert(&mut self, level: u32, id: u64, value: T, pre: &mut Preload<T>) -> Result<(), T> {
+        match self {
+            Node::Leaf(leaf) => {
+                let index = slot_index(id, 0);
+                // INVARIANT: The slot gets a value and its `taken` bit together.
+                leaf.slots[index] = Some(value);
+                leaf.taken |= bit(index);
+                Ok(())
+            }
+            Node::Interior(node) => {
+                let index = slot_index(id, level);
+                if node.slots[index].is_none() {
+                    let Some(mut child) = pre.take() else {
+                        return Err(value);
+                    };
+                    *child = if level == 1 {
+                        Node::new_leaf()
+                    } else {
+                        Node::new_interior()
+                    };
+                    // INVARIANT: The new child is empty only until the recursive call below
+                    // stores `value` in it.
+                    node.slots[index] = Some(child);
+                    node.present |= bit(index);
+                }
+                let Some(child) = node.slots[index].as_deref_mut() else {
+                    return Err(value);
+                };
+                child.insert(level.saturating_sub(1), id, value, pre)?;
+                // INVARIANT: A new value can only make the child full.
+                if child.is_full() {
+                    node.full |= bit(index);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes and returns the value of `id` below this node at `level`.
+    ///
+    /// Children left empty are freed.
+    fn remove(&mut self, level: u32, id: u64) -> Option<T> {
+        match self {
+            Node::Leaf(leaf) => {
+                let index = slot_index(id, 0);
+                let value = leaf.slots[index].take()?;
+                // INVARIANT: The slot lost its value, so it loses its `taken` bit.
+                leaf.taken &= !bit(index);
+                Some(value)
+            }
+            Node::Interior(node) => {
+                let index = slot_index(id, level);
+                let child = node.slots[index].as_deref_mut()?;
+                let value = child.remove(level.saturating_sub(1), id)?;
+                let child_empty = child.is_empty();
+                // INVARIANT: The child now has a free id, and it is freed if it holds nothing.
+                node.full &= !bit(index);
+                if child_empty {
+                    node.slots[index] = None;
+                    node.present &= !bit(index);
+                }
+                Some(value)
+            }
+        }
+    }
+}
+
+/// Nodes reserved for one [`Idr::alloc_cyclic`], allocated before taking the lock.
+///
+/// This is the Rust form of `idr_preload()`: [`Preload::new`] reserves enough nodes for any
+/// single insertion, so the allocation under the lock never needs memory. Nodes left over are
+/// freed when the reservation is dropped, which the caller does after unlocking.
+///
+/// Most insertions need no node at all (63 ids in 64 land in an existing leaf). A caller that
+/// wants to avoid allocating the worst case each time can start from [`Preload::empty`] and
+/// reserve what [`Idr::preload_need`] reports, retrying if the tree changed while unlocked:
+///
+/// ```ignore
+/// let mut pre = Preload::empty();
+/// let wd = loop {
+///     let mut inner = self.inner.lock();
+///     let need = inner.idr.preload_need();
+///     if pre.available() >= need {
+///         break inner.idr.alloc_cyclic(watch, &mut pre)?;
+///     }
+///     drop(inner);
+///     pre.reserve(need, GFP_KERNEL)?;
+/// };
+/// ```
+pub(crate) struct Preload<T> {
+    /// The reserved nodes; each `Some` is an empty leaf ready to be reinitialised.
+    nodes: [Option<KBox<Node<T>>>; PRELOAD_NODES],
+}
+
+impl<T> Preload<T> {
+    /// Allocates a reservation big enough for any single insertion.
+    ///
+    /// Use a sleeping `flags` such as [`GFP_KERNEL`], outside of any spinlock.
+    pub(crate) fn new(flags: kernel::alloc::Flags) -> Result<Self> {
+        let mut pre = Self::empty();
+        pre.reserve(PRELOAD_NODES, flags)?;
+        Ok(pre)
+    }
+
+    /// Returns a reservation without nodes. Does not allocate.
+    pub(crate) const fn empty() -> Self {
+        Self {
+            nodes: [const { None }; PRELOAD_NODES],
+        }
+    }
+
+    /// Tops the reservation up to `count` nodes, or to the most one insertion can need if
+    /// `count` is larger.
+    ///
+    /// Use a sleeping `flags` such as [`GFP_KERNEL`], outside of any spinlock.
+    pub(crate) fn reserve(&mut self, count: usize, flags: kernel::alloc::Flags) -> Result {
+        let missing = count.saturating_sub(self.available());
+        for slot in self
+            .nodes
+            .iter_mut()
+            .filter(|slot| slot.is_none())
+            .take(missing)
+        {
+            *slot = Some(KBox::new(Node::new_leaf(), flags)?);
+        }
+        Ok(())
+    }
+
+    /// Returns how many nodes are reserved.
+    pub(crate) fn available(&self) -> usize {
+        self.nodes.iter().filter(|slot| slot.is_some()).count()
+    }
+
+    /// Takes one reserved node, if any is left.
+    fn take(&mut self) -> Option<KBox<Node<T>>> {
+        self.nodes.iter_mut().find_map(Option::take)
+    }
+}
+
+/// The error returned by [`Idr::alloc_cyclic`].
+///
+/// Contains the errno and the value that was not stored.
+pub(crate) struct AllocError<T> {
+    /// [`ENOSPC`] if every id is taken, [`ENOMEM`] if the [`Preload`] was short of nodes.
+    pub(crate) error: Error,
+    /// The value that was not stored.
+    pub(crate) value: T,
+}
+
+impl<T> From<AllocError<T>> for Error {
+    fn from(err: AllocError<T>) -> Self {
+        err.error
+    }
+}
+
+/// A map from ids in `1..=INT_MAX` to values of type `T`, allocating ids cyclically.
+///
+/// It behaves like a C `struct idr` used with `idr_alloc_cyclic(idr, ptr, 1, 0, gfp)`,
+/// `idr_set_cursor()`, `idr_find()`, `idr_remove()` and `idr_for_each_entry()`.
+///
+/// `T` should be pointer-like (`Arc`, `KBox`, a reference) so that `Option<T>` is no bigger
+/// than `T`: a leaf holds 64 of them.
+///
+/// # Invariants
+///
+/// - `root` is `None` if and only if `height` is 0; otherwise it is the node at level
+///   `height - 1` and covers ids `0..capacity(height)`, and `height <= MAX_HEIGHT`.
+/// - The root is not empty, and it is not an interior node whose only child is child 0 (the
+///   tree is shrunk as in `radix_tree_shrink()`).
+/// - `len` is the number of values in the tree.
+/// - Every id in the tree is in `ID_MIN..=max`, and `max <= ID_MAX`.
+pub(crate) struct Idr<T> {
+    /// The top node of the tree.
+    root: Option<KBox<Node<T>>>,
+    /// The number of levels of the tree.
+    height: u32,
+    /// The number of ids taken.
+    len: usize,
+    /// Where the next search starts: the C `idr_next`, an `unsigned int` that the search reads
+    /// as an `int`.
+    next: u32,
+    /// The largest id handed out: [`ID_MAX`] except in tests of exhaustion.
+    max: u32,
+}
+
+impl<T> Idr<T> {
+    /// Creates an empty allocator whose first id will be 1, like `idr_init()`.
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: The tree is empty and `max` is `ID_MAX`.
+        Self {
+            root: None,
+            height: 0,
+            len: 0,
+            next: 0,
+            max: ID_MAX,
+        }
+    }
+
+    /// Creates an empty allocator that hands out ids up to `max` only.
+    ///
+    /// This is `idr_alloc_cyclic(idr, ptr, 1, max + 1, gfp)`, used by the tests to reach
+    /// exhaustion without taking two billion ids.
+    #[cfg(CONFIG_KUNIT = "y")]
+    fn with_max(max: u32) -> Self {
+        // INVARIANT: `max` is clamped to `ID_MAX`.
+        Self {
+            max: max.min(ID_MAX),
+            ..Self::new()
+        }
+    }
+
+    /// Returns the level of the root node.
+    fn top_level(&self) -> u32 {
+        self.height.saturating_sub(1)
+    }
+
+    /// Returns the lowest free id in `start..=self.max`, if any.
+    fn find_free(&self, start: u32) -> Option<u32> {
+        let start = u64::from(start);
+        let found = match self.root.as_deref() {
+            Some(root) if start < capacity(self.height) => root
+                .find_free(self.top_level(), start)
+                .unwrap_or(capacity(self.height)),
+            // Every id above the tree is free.
+            _ => start,
+        };
+        u32::try_from(found).ok().filter(|&id| id <= self.max)
+    }
+
+    /// Returns how many nodes storing a value at the free id `id` needs.
+    fn nodes_needed(&self, id: u64) -> usize {
+        // CAST: Heights are at most `MAX_HEIGHT`.
+        let new_height = height_for(id) as usize;
+        let height = self.height as usize;
+        match self.root.as_deref() {
+            None => new_height,
+            Some(root) if id < capacity(self.height) => root.missing_below(self.top_level(), id),
+            // Growing adds `new_height - height` nodes above the old root. Since `id` is
+            // beyond the old tree, its path below the new root is all new: `new_height - 1`
+            // nodes.
+            Some(_) => (new_height - height) + (new_height - 1),
+        }
+    }
+
+    /// Stores `value` at the free id `id`, growing the tree as needed.
+    ///
+    /// Returns the value if `pre` runs out of nodes, which the caller prevents by checking
+    /// [`Idr::nodes_needed`] first.
+    fn insert(&mut self, id: u64, value: T, pre: &mut Preload<T>) -> Result<(), T> {
+        if self.root.is_none() {
+            let Some(mut root) = pre.take() else {
+                return Err(value);
+            };
+            let height = height_for(id);
+            *root = if height == 1 {
+                Node::new_leaf()
+            } else {
+                Node::new_interior()
+            };
+            // INVARIANT: The root is empty only until `value` is stored below.
+            self.root = Some(root);
+            self.height = height;
+        }
+        while capacity(self.height) <= id {
+            let Some(mut root) = pre.take() else {
+                return Err(value);
+            };
+            let old = self.root.take();
+            let old_full = old.as_deref().is_some_and(Node::is_full);
+            *root = Node::new_interior();
+            if let Node::Interior(node) = &mut *root {
+                // INVARIANT: The old root becomes child 0 of the new one, like
+                // `radix_tree_extend()`.
+                node.present = u64::from(old.is_some());
+                node.full = u64::from(old_full);
+                node.slots[0] = old;
+            }
+            self.root = Some(root);
+            self.height += 1;
+        }
+        let level = self.top_level();
+        match self.root.as_deref_mut() {
+            Some(root) => root.insert(level, id, value, pre),
+            None => Err(value),
+        }
+    }
+
+    /// Returns the id [`Idr::alloc_cyclic`] would take now, if any is free.
+    fn next_free(&self) -> Option<u32> {
+        // `if ((int)id < start) id = start;`: a cursor of 0 or above `INT_MAX` starts at 1.
+        let start = if self.next < ID_MIN || self.next > ID_MAX {
+            ID_MIN
+        } else {
+            self.next
+        };
+        match self.find_free(start) {
+            Some(id) => Some(id),
+            // The C code retries from 1 only if the first search did not start there.
+            None if start > ID_MIN => self.find_free(ID_MIN),
+            None => None,
+        }
+    }
+
+    /// Returns how many reserved nodes [`Idr::alloc_cyclic`] would take now.
+    ///
+    /// This is 0 when the next id lands in an existing leaf or when every id is taken, and at
+    /// most what [`Preload::new`] reserves.
+    pub(crate) fn preload_need(&self) -> usize {
+        self.next_free()
+            .map_or(0, |id| self.nodes_needed(u64::from(id)))
+    }
+
+    /// Allocates the next id for `value`, like `idr_alloc_cyclic(idr, ptr, 1, 0, gfp)`.
+    ///
+    /// The search starts at the cursor, or at 1 if the cursor read as an `int` is below 1,
+    /// and takes the lowest free id up to `INT_MAX`; if there is none and the search did not
+    /// start at 1, it is repeated once from 1. On success the cursor moves to the id plus one.
+    ///
+    /// Never allocates memory: missing nodes come from `pre`. On failure the value is handed
+    /// back with [`ENOSPC`] if every id is taken or [`ENOMEM`] if `pre` is short of nodes, and
+    /// the allocator is unchanged.
+    pub(crate) fn alloc_cyclic(
+        &mut self,
+        value: T,
+        pre: &mut Preload<T>,
+    ) -> Result<u32, AllocError<T>> {
+        let Some(id) = self.next_free() else {
+            return Err(AllocError {
+                error: ENOSPC,
+                value,
+            });
+        };
+        if self.nodes_needed(u64::from(id)) > pre.available() {
+            return Err(AllocError {
+                error: ENOMEM,
+                value,
+            });
+        }
+        if let Err(value) = self.insert(u64::from(id), value, pre) {
+            // Cannot happen: `pre` was checked to hold enough nodes.
+            return Err(AllocError {
+                error: ENOMEM,
+                value,
+            });
+        }
+        self.len += 1;
+        // `id` is at most `INT_MAX`, so this cannot wrap; after `INT_MAX` the cursor is
+        // 0x80000000, which the next search reads as a negative `int`, like the C code.
+        self.next = id.wrapping_add(1);
+        Ok(id)
+    }
+
+    /// Sets where the next allocation starts searching, like `idr_set_cursor()`.
+    pub(crate) fn set_cursor(&mut self, next: u32) {
+        self.next = next;
+    }
+
+    /// Returns where the next allocation starts searching (the C `idr_next`), for fdinfo.
+    pub(crate) fn cursor(&self) -> u32 {
+        self.next
+    }
+
+    /// Returns the value of `id`, like `idr_find()`.
+    pub(crate) fn get(&self, id: u32) -> Option<&T> {
+        let id = u64::from(id);
+        if id >= capacity(self.height) {
+            return None;
+        }
+        self.root.as_deref()?.get(self.top_level(), id)
+    }
+
+    /// Returns the value of `id` for modification.
+    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut T> {
+        let id = u64::from(id);
+        if id >= capacity(self.height) {
+            return None;
+        }
+        let level = self.top_level();
+        self.root.as_deref_mut()?.get_mut(level, id)
+    }
+
+    /// Removes `id` and returns its value, like `idr_remove()`.
+    ///
+    /// Frees the nodes left empty, and never allocates. The cursor does not move.
+    pub(crate) fn remove(&mut self, id: u32) -> Option<T> {
+        let id = u64::from(id);
+        if id >= capacity(self.height) {
+            return None;
+        }
+        let level = self.top_level();
+        let value = self.root.as_deref_mut()?.remove(level, id)?;
+        self.len = self.len.saturating_sub(1);
+        self.shrink();
+        Some(value)
+    }
+
+    /// Frees an empty root and removes levels that only lead to child 0, like
+    /// `radix_tree_shrink()`.
+    fn shrink(&mut self) {
+        loop {
+            match self.root.as_deref_mut() {
+                Some(root) if root.is_empty() => {
+                    // INVARIANT: An empty tree has no root and no height.
+                    self.root = None;
+                    self.height = 0;
+                    return;
+                }
+                Some(Node::Interior(node)) if node.present == 1 => {
+                    // INVARIANT: Child 0 covers the same ids at one level less.
+                    let child = node.slots[0].take();
+                    self.root = child;
+                    self.height = self.height.saturating_sub(1);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Returns an iterator over the ids and their values, in increasing id order.
+    pub(crate) fn iter(&self) -> Iter<'_, T> {
+        Iter { idr: self, next: 0 }
+    }
+
+    /// Returns the number of ids taken.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Returns `true` if no id is taken.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// An iterator over the ids of an [`Idr`] and their values, in increasing id order.
+///
+/// Each step is one descent of the tree.
+pub(crate) struct Iter<'a, T> {
+    /// The allocator being walked.
+    idr: &'a Idr<T>,
+    /// The lowest id not yet returned.
+    next: u64,
+}
+
+impl<'a, T> Iterator for Iter<'a, T> {
+    type Item = (u32, &'a T);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let idr = self.idr;
+        if self.next >= capacity(idr.height) {
+            return None;
+        }
+        let (id, value) = idr
+            .root
+            .as_deref()?
+            .find_taken(idr.top_level(), self.next)?;
+        self.next = id + 1;
+        Some((u32::try_from(id).ok()?, value))
+    }
+}
+
+/// Prints how long allocations take, for an empty allocator and for a long run of taken ids.
+///
+/// Compares with the kernel's C IDR doing the same. This is a benchmark, not a test: the
+/// numbers depend on the machine, on debugging options and on the clock's resolution (a
+/// jiffy when the guest has no usable TSC), hence the long loops.
+pub(crate) fn bench() -> Result {
+    /// Allocations timed from an empty allocator.
+    const EMPTY_N: u32 = 50_000;
+    /// Length of the run of taken ids that the timed allocations skip.
+    const RUN_N: u32 = 10_000;
+    /// Allocations timed after the run, each starting its search at 1.
+    const RUN_ALLOCS: u32 = 20_000;
+    /// Allocations timed with a new worst-case [`Preload`] each.
+    const FRESH_N: u32 = 200;
+    /// Searches timed past each run length.
+    const SEARCHES: u32 = 100_000;
+
+    let empty = bench::rust_empty(EMPTY_N)?;
+    let dense = bench::rust_dense(RUN_N, RUN_ALLOCS)?;
+    pr_info!(
+        "idr bench: empty N={EMPTY_N}: {empty} ns/alloc; dense-run N={RUN_N}: {dense} ns/alloc\n"
+    );
+    let (short, long) = bench::rust_search(1_000, 100_000, SEARCHES)?;
+    pr_info!(
+        "idr bench: search only, from 1 past a run of N=1000: {short} ns; N=100000: {long} ns\n"
+    );
+    let fresh = bench::rust_fresh_preload(FRESH_N)?;
+    pr_info!("idr bench: empty N={FRESH_N} with Preload::new() per alloc: {fresh} ns/alloc\n");
+
+    let c_empty = bench::c_empty(EMPTY_N)?;
+    let c_dense = bench::c_dense(RUN_N, RUN_ALLOCS)?;
+    pr_info!(
+        "idr bench: C idr: empty N={EMPTY_N}: {c_empty} ns/alloc; dense-run N={RUN_N}: {c_dense} ns/alloc\n"
+    );
+    Ok(())
+}
+
+/// The timed loops of [`bench()`].
+mod bench {
+    use super::{
+        Idr,
+        Preload, //
+    };
+    use kernel::{
+        bindings,
+        prelude::*,
+        time::{
+            Delta,
+            Instant,
+            Monotonic, //
+        },
+    };
+
+    /// The value stored by the benchmarks: pointer-sized, like the module's watches.
+    static TOKEN: u64 = 0;
+
+    /// Returns nanoseconds per operation.
+    fn per_op(elapsed: Delta, ops: u32) -> i64 {
+        elapsed.as_nanos() / i64::from(ops.max(1))
+    }
+
+    /// Allocates one id, reserving exactly the nodes it needs in `pre` first.
+    ///
+    /// This is the caller's loop documented on [`Preload`], without the lock.
+    fn alloc(idr: &mut Idr<&'static u64>, pre: &mut Preload<&'static u64>) -> Result<u32> {
+        pre.reserve(idr.preload_need(), GFP_KERNEL)?;
+        Ok(idr.alloc_cyclic(&TOKEN, pre)?)
+    }
+
+    /// Times `n` allocations from an empty allocator.
+    pub(super) fn rust_empty(n: u32) -> Result<i64> {
+        let mut idr = Idr::new();
+        let mut pre = Preload::empty();
+        let start = Instant::<Monotonic>::now();
+        for _ in 0..n {
+            core::hint::black_box(alloc(&mut idr, &mut pre)?);
+        }
+        Ok(per_op(start.elapsed(), n))
+    }
+
+    /// Times `n` allocations from an empty allocator, each with a new worst-case reservation.
+    pub(super) fn rust_fresh_preload(n: u32) -> Result<i64> {
+        let mut idr = Idr::new();
+        let start = Instant::<Monotonic>::now();
+        for _ in 0..n {
+            let mut pre = Preload::new(GFP_KERNEL)?;
+            core::hint::black_box(idr.alloc_cyclic(&TOKEN, &mut pre)?);
+        }
+        Ok(per_op(start.elapsed(), n))
+    }
+
+    /// Takes ids `1..=run`, then times `allocs` allocations that each start at 1.
+    pub(super) fn rust_dense(run: u32, allocs: u32) -> Result<i64> {
+        let mut idr = Idr::new();
+        let mut pre = Preload::empty();
+        for _ in 0..run {
+            alloc(&mut idr, &mut pre)?;
+        }
+        let start = Instant::<Monotonic>::now();
+        for _ in 0..allocs {
+            idr.set_cursor(1);
+            core::hint::black_box(alloc(&mut idr, &mut pre)?);
+        }
+        Ok(per_op(start.elapsed(), allocs))
+    }
+
+    /// Times searches from 1 past a run of `short` taken ids, then of `long` taken ids.
+    ///
+    /// This is the search of [`Idr::alloc_cyclic`] without the insertion, through
+    /// [`Idr::preload_need`].
+    pub(super) fn rust_search(short: u32, long: u32, searches: u32) -> Result<(i64, i64)> {
+        let mut idr = Idr::new();
+        let mut pre = Preload::empty();
+        let mut times = [0; 2];
+        for (run, time) in [short, long].into_iter().zip(times.iter_mut()) {
+            idr.set_cursor(1);
+            while idr.len() < run as usize {
+                alloc(&mut idr, &mut pre)?;
+            }
+            let start = Instant::<Monotonic>::now();
+            for _ in 0..searches {
+                idr.set_cursor(1);
+                core::hint::black_box(idr.preload_need());
+            }
+            *time = per_op(start.elapsed(), searches);
+        }
+        Ok((times[0], times[1]))
+    }
+
+    /// A C `struct idr`, for comparison.
+    struct CIdr(KBox<bindings::idr>);
+
+    impl CIdr {
+        /// Creates an empty IDR, like `idr_init()`.
+        fn new() -> Result<Self> {
+            let mut idr = KBox::new(bindings::idr::default(), GFP_KERNEL)?;
+            // `IDR_RT_MARKER`: `ROOT_IS_IDR | 1 << (ROOT_TAG_SHIFT + IDR_FREE)`, with
+            // `ROOT_TAG_SHIFT` being `__GFP_BITS_SHIFT`. The rest of `idr_init()` is zeroes; the
+            // lock in `idr_rt` is never taken by the IDR functions.
+            idr.idr_rt.xa_flags = 4 | (1 << (bindings::___GFP_LAST_BIT + bindings::IDR_FREE));
+            Ok(Self(idr))
+        }
+
+        /// Calls `idr_alloc_cyclic(idr, &TOKEN, 1, 0, GFP_KERNEL)`.
+        fn alloc_cyclic(&mut self) -> Result<c_int> {
+            let ptr = core::ptr::from_ref(&TOKEN).cast_mut().cast::<c_void>();
+            // SAFETY:
+            // - `self.0` is an initialised IDR, boxed so that it never moves.
+            // - We have exclusive access to it through `&mut self`.
+            // - `ptr` is 8-byte aligned, so the radix tree does not mistake it for an internal
+            //   entry, and it is never dereferenced.
+            let id = unsafe {
+                bindings::idr_alloc_cyclic(&mut *self.0, ptr, 1, 0, bindings::GFP_KERNEL)
+            };
+            kernel::error::to_result(id)?;
+            Ok(id)
+        }
+
+        /// Sets the cursor, like `idr_set_cursor()`.
+        fn set_cursor(&mut self, next: c_uint) {
+            self.0.idr_next = next;
+        }
+    }
+
+    impl Drop for CIdr {
+        fn drop(&mut self) {
+            // SAFETY: `self.0` is an initialised IDR that is not used again.
+            unsafe { bindings::idr_destroy(&mut *self.0) };
+        }
+    }
+
+    /// Times `n` allocations from an empty C IDR.
+    pub(super) fn c_empty(n: u32) -> Result<i64> {
+        let mut idr = CIdr::new()?;
+        let start = Instant::<Monotonic>::now();
+        for _ in 0..n {
+            core::hint::black_box(idr.alloc_cyclic()?);
+        }
+        Ok(per_op(start.elapsed(), n))
+    }
+
+    /// Takes ids `1..=run` in a C IDR, then times `allocs` allocations that each start at 1.
+    pub(super) fn c_dense(run: u32, allocs: u32) -> Result<i64> {
+        let mut idr = CIdr::new()?;
+        for _ in 0..run {
+            idr.alloc_cyclic()?;
+        }
+        let start = Instant::<Monotonic>::now();
+        for _ in 0..allocs {
+            idr.set_cursor(1);
+            core::hint::black_box(idr.alloc_cyclic()?);
+        }
+        Ok(per_op(start.elapsed(), allocs))
+    }
+}
+
+#[kunit_tests(rust_inotify_idr)]
+mod tests {
+    use super::*;
+    use core::cell::Cell;
+
+    /// A small xorshift64* generator, so that every run sees the same operations.
+    struct Rng(u64);
+
+    impl Rng {
+        /// Returns the next pseudo-random number.
+        fn next_u64(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.0 = x;
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        /// Returns a pseudo-random number below `n`, or 0 if `n` is 0.
+        fn below(&mut self, n: usize) -> usize {
+            // CAST: Truncating a random number keeps it random.
+            (self.next_u64() as usize).checked_rem(n).unwrap_or(0)
+        }
+
+        /// Returns a cursor value: near an id where the tree changes shape, or anything.
+        fn cursor(&mut self) -> u32 {
+            const POINTS: [u32; 10] = [
+                0,
+                1,
+                64,
+                4096,
+                1 << 18,
+                1 << 24,
+                1 << 30,
+                ID_MAX,
+                1 << 31,
+                u32::MAX,
+            ];
+            let point = POINTS[self.below(POINTS.len())];
+            // CAST: The value is below 9.
+            let delta = self.below(9) as u32;
+            match self.below(3) {
+                0 => point.wrapping_sub(delta),
+                1 => point.wrapping_add(delta),
+                // CAST: Truncating a random number keeps it random.
+                _ => self.next_u64() as u32,
+            }
+        }
+    }
+
+    /// Allocates an id for `value` with a fresh reservation.
+    ///
+    /// The reservation holds what [`Idr::preload_need`] asks for: the test kernel's allocator
+    /// is slow enough under emulation that worst-case reservations would dominate the run time.
+    fn alloc<T>(idr: &mut Idr<T>, value: T) -> Result<u32, AllocError<T>> {
+        let mut pre = Preload::empty();
+        match pre.reserve(idr.preload_need(), GFP_KERNEL) {
+            Ok(()) => idr.alloc_cyclic(value, &mut pre),
+            Err(error) => Err(AllocError { error, value }),
+        }
+    }
+
+    /// Returns the errno and the value handed back by a failed allocation.
+    fn failure<T>(result: Result<u32, AllocError<T>>) -> Option<(Error, T)> {
+        result.err().map(|err| (err.error, err.value))
+    }
+
+    /// Checks the invariants of `node`, at `level`, and counts its values into `count`.
+    fn node_ok<T>(node: &Node<T>, level: u32, count: &mut usize) -> bool {
+        match node {
+            Node::Leaf(leaf) => {
+                let mut taken = 0;
+                for (index, slot) in leaf.slots.iter().enumerate() {
+                    if slot.is_some() {
+                        taken |= bit(index);
+                        *count += 1;
+                    }
+                }
+                level == 0 && taken == leaf.taken && taken != 0
+            }
+            Node::Interior(interior) => {
+                if level == 0 {
+                    return false;
+                }
+                let mut present = 0;
+                let mut full = 0;
+                for (index, slot) in interior.slots.iter().enumerate() {
+                    if let Some(child) = slot {
+                        present |= bit(index);
+                        if child.is_full() {
+                            full |= bit(index);
+                        }
+                        if !node_ok(child, level - 1, count) {
+                            return false;
+                        }
+                    }
+                }
+                present == interior.present && full == interior.full && present != 0
+            }
+        }
+    }
+
+    /// Checks the invariants of `idr`: bitmaps, counts, height and id range.
+    fn invariants_hold<T>(idr: &Idr<T>) -> bool {
+        let mut count = 0;
+        let tree_ok = match idr.root.as_deref() {
+            None => idr.height == 0,
+            Some(root) => {
+                (1..=MAX_HEIGHT).contains(&idr.height)
+                    && node_ok(root, idr.height - 1, &mut count)
+                    && !matches!(root, Node::Interior(node) if node.present == 1)
+            }
+        };
+        tree_ok
+            && count == idr.len
+            && idr.max <= ID_MAX
+            && idr.iter().count() == idr.len
+            && idr.iter().all(|(id, _)| (ID_MIN..=idr.max).contains(&id))
+    }
+
+    /// The allocator written the obvious way: a sorted vector of `(id, value)` and linear scans.
+    struct Model {
+        /// The taken ids and their values, sorted by id.
+        ids: KVec<(u32, u64)>,
+        /// The cursor, as in `struct idr`.
+        next: u32,
+        /// The largest id.
+        max: u32,
+    }
+
+    impl Model {
+        /// Returns the position of `id` in `ids`, or where it would be inserted.
+        fn position(&self, id: u32) -> Result<usize, usize> {
+            self.ids.binary_search_by_key(&id, |&(taken, _)| taken)
+        }
+
+        /// Returns the first id in `start..=max` not in `ids`.
+        fn first_free(&self, start: u32) -> Option<u32> {
+            let mut id = start;
+            let mut pos = self.position(start).unwrap_or_else(|pos| pos);
+            while id <= self.max {
+                match self.ids.get(pos) {
+                    Some(&(taken, _)) if taken == id => {
+                        id += 1;
+                        pos += 1;
+                    }
+                    _ => return Some(id),
+                }
+            }
+            None
+        }
+
+        /// `idr_alloc_cyclic(idr, value, 1, max + 1, gfp)`, transcribed from lib/idr.c.
+        ///
+        /// The caller reserves room for one more entry in `ids` first.
+        fn alloc(&mut self, value: u64) -> Result<u32> {
+            let mut id = self.next;
+            // CAST: The C code reads the cursor as an `int`.
+            if (id as i32) < 1 {
+                id = 1;
+            }
+            let id = match self.first_free(id) {
+                Some(found) => found,
+                None if id > 1 => self.first_free(1).ok_or(ENOSPC)?,
+                None => return Err(ENOSPC),
+            };
+            let pos = self.position(id).unwrap_or_else(|pos| pos);
+            self.ids
+                .insert_within_capacity(pos, (id, value))
+                .map_err(|_| ENOMEM)?;
+            self.next = id + 1;
+            Ok(id)
+        }
+
+        /// Removes `id`, returning its value.
+        fn remove(&mut self, id: u32) -> Option<u64> {
+            let pos = self.position(id).ok()?;
+            self.ids.remove(pos).ok().map(|(_, value)| value)
+        }
+
+        /// Returns the value of `id`.
+        fn get(&self, id: u32) -> Option<u64> {
+            let pos = self.position(id).ok()?;
+            self.ids.get(pos).map(|&(_, value)| value)
+        }
+    }
+
+    /// Returns `true` if `idr` holds exactly the ids and values of `model`, in the same order.
+    fn same_contents(idr: &Idr<u64>, model: &Model) -> bool {
+        idr.len() == model.ids.len()
+            && idr
+                .iter()
+                .zip(model.ids.iter())
+                .all(|((id, &value), &expected)| (id, value) == expected)
+    }
+
+    /// Runs `ops` random operations on an allocator of ids `1..=max` and on the model.
+    ///
+    /// Returns `false` at the first difference, after logging which operation it was.
+    fn matches_model(seed: u64, max: u32, ops: u32) -> Result<bool> {
+        let mut rng = Rng(seed);
+        let mut idr = Idr::with_max(max);
+        let mut model = Model {
+            ids: KVec::new(),
+            next: 0,
+            max,
+        };
+        let mut full_pre = Preload::new(GFP_KERNEL)?;
+        for op in 0..ops {
+            let same = match rng.below(100) {
+                0..=49 => {
+                    model.ids.reserve(1, GFP_KERNEL)?;
+                    // Either the worst-case reservation, topped up, or exactly what the
+                    // allocator asks for, which must then be used up.
+                    let exact = rng.below(2) == 0;
+                    let mut exact_pre = Preload::empty();
+                    let pre = if exact {
+                        exact_pre.reserve(idr.preload_need(), GFP_KERNEL)?;
+                        &mut exact_pre
+                    } else {
+                        full_pre.reserve(PRELOAD_NODES, GFP_KERNEL)?;
+                        &mut full_pre
+                    };
+                    let value = rng.next_u64();
+                    let expected = model.alloc(value);
+                    let same = match idr.alloc_cyclic(value, pre) {
+                        Ok(id) => expected == Ok(id),
+                        Err(err) => expected == Err(err.error) && err.value == value,
+                    };
+                    same && (!exact || exact_pre.available() == 0)
+                }
+                50..=74 => {
+                    let id = if model.ids.is_empty() || rng.below(4) == 0 {
+                        rng.cursor()
+                    } else {
+                        model.ids[rng.below(model.ids.len())].0
+                    };
+                    model.remove(id) == idr.remove(id)
+                }
+                75..=84 => {
+                    let cursor = rng.cursor();
+                    model.next = cursor;
+                    idr.set_cursor(cursor);
+                    true
+                }
+                85..=94 => {
+                    let id = if model.ids.is_empty() || rng.below(2) == 0 {
+                        rng.cursor()
+                    } else {
+                        model.ids[rng.below(model.ids.len())].0
+                    };
+                    model.get(id) == idr.get(id).copied()
+                        && model.get(id) == idr.get_mut(id).map(|value| *value)
+                }
+                _ => same_contents(&idr, &model) && invariants_hold(&idr),
+            };
+            if !same || idr.cursor() != model.next || idr.len() != model.ids.len() {
+                pr_err!("idr: differs from the model at operation {op} (seed {seed}, max {max})\n");
+                return Ok(false);
+            }
+        }
+        Ok(same_contents(&idr, &model) && invariants_hold(&idr))
+    }
+
+    #[test]
+    fn ids_start_at_one_and_count_up() -> Result {
+        let mut idr = Idr::new();
+        assert!(idr.is_empty());
+        assert_eq!(idr.cursor(), 0);
+        for expected in 1..=200u32 {
+            assert_eq!(
+                alloc(&mut idr, u64::from(expected) * 3).ok(),
+                Some(expected)
+            );
+        }
+        assert_eq!(idr.len(), 200);
+        assert!(!idr.is_empty());
+        assert_eq!(idr.cursor(), 201);
+        for id in 1..=200u32 {
+            assert_eq!(idr.get(id).copied(), Some(u64::from(id) * 3));
+        }
+        assert!(idr.get(0).is_none());
+        assert!(idr.get(201).is_none());
+        assert!(idr.get(ID_MAX).is_none());
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn cursor_wraps_after_int_max() -> Result {
+        let mut idr = Idr::new();
+        assert_eq!(alloc(&mut idr, 1u64).ok(), Some(1));
+        assert_eq!(alloc(&mut idr, 2).ok(), Some(2));
+        idr.set_cursor(ID_MAX);
+        assert_eq!(alloc(&mut idr, 3).ok(), Some(ID_MAX));
+        // The C cursor becomes 0x80000000, a negative `int`.
+        assert_eq!(idr.cursor(), 0x8000_0000);
+        assert_eq!(alloc(&mut idr, 4).ok(), Some(3));
+        assert_eq!(idr.cursor(), 4);
+        // From a taken `INT_MAX`, the search wraps to the first free id.
+        idr.set_cursor(ID_MAX);
+        assert_eq!(alloc(&mut idr, 5).ok(), Some(4));
+        assert_eq!(idr.get(ID_MAX).copied(), Some(3));
+        assert_eq!(idr.height, MAX_HEIGHT);
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn cursor_on_taken_id_gives_next_free_above() -> Result {
+        let mut idr = Idr::new();
+        for expected in 1..=100u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+        }
+        assert_eq!(idr.remove(50), Some(50));
+        assert_eq!(idr.remove(80), Some(80));
+        idr.set_cursor(10);
+        assert_eq!(idr.cursor(), 10);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(50));
+        idr.set_cursor(51);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(80));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(101));
+        // A free cursor is taken as is, even far above the last id.
+        idr.set_cursor(1 << 30);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(1 << 30));
+        idr.set_cursor(64);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(102));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn removed_id_not_reused_before_wrap() -> Result {
+        let mut idr = Idr::new();
+        for expected in 1..=10u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+        }
+        assert_eq!(idr.remove(3), Some(3));
+        assert_eq!(alloc(&mut idr, 11).ok(), Some(11));
+        assert_eq!(idr.remove(11), Some(11));
+        assert_eq!(alloc(&mut idr, 12).ok(), Some(12));
+        assert!(idr.get(3).is_none());
+        assert!(idr.get(11).is_none());
+        idr.set_cursor(ID_MAX - 1);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(ID_MAX - 1));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(ID_MAX));
+        // Only now does the search wrap, to the lowest free id, then go on upwards.
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(3));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(11));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(13));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn full_range_gives_enospc_and_hands_value_back() -> Result {
+        // `idr_alloc_cyclic(idr, ptr, 1, 101, gfp)`: the same code with a lower `max`.
+        let mut idr = Idr::with_max(100);
+        for expected in 1..=100u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+        }
+        assert_eq!(idr.cursor(), 101);
+        assert_eq!(failure(alloc(&mut idr, 0xdead)), Some((ENOSPC, 0xdead)));
+        assert_eq!(idr.cursor(), 101);
+        assert_eq!(idr.len(), 100);
+        assert_eq!(idr.remove(37), Some(37));
+        assert_eq!(alloc(&mut idr, 0xbeef).ok(), Some(37));
+        assert_eq!(idr.cursor(), 38);
+        assert_eq!(idr.get(37).copied(), Some(0xbeef));
+        // Also full when the search starts at 1 and does not retry.
+        idr.set_cursor(0);
+        assert_eq!(idr.preload_need(), 0);
+        assert_eq!(failure(alloc(&mut idr, 7)), Some((ENOSPC, 7)));
+        assert_eq!(idr.cursor(), 0);
+        assert!(invariants_hold(&idr));
+
+        // A range that ends inside a leaf and starts a new interior level.
+        let mut idr = Idr::with_max(4097);
+        idr.set_cursor(4090);
+        for expected in 4090..=4097u32 {
+            assert_eq!(alloc(&mut idr, 0u64).ok(), Some(expected));
+        }
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(1));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn short_preload_gives_enomem_and_changes_nothing() -> Result {
+        let mut empty = Preload::empty();
+        let mut idr = Idr::new();
+        assert_eq!(idr.preload_need(), 1);
+        assert_eq!(
+            failure(idr.alloc_cyclic(9u64, &mut empty)),
+            Some((ENOMEM, 9))
+        );
+        assert!(idr.is_empty());
+        assert!(idr.root.is_none());
+        assert_eq!(idr.cursor(), 0);
+
+        // Ids 1 to 63 fill the first leaf; 64 needs a new root and a new leaf.
+        for expected in 1..=63u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+        }
+        assert_eq!(idr.preload_need(), 2);
+        assert_eq!(
+            failure(idr.alloc_cyclic(64, &mut empty)),
+            Some((ENOMEM, 64))
+        );
+        assert_eq!(idr.len(), 63);
+        assert_eq!(idr.height, 1);
+        assert_eq!(idr.cursor(), 64);
+
+        // An id in an existing leaf needs no node.
+        assert_eq!(idr.remove(5), Some(5));
+        idr.set_cursor(1);
+        assert_eq!(idr.preload_need(), 0);
+        assert_eq!(idr.alloc_cyclic(55, &mut empty).ok(), Some(5));
+        assert_eq!(idr.get(5).copied(), Some(55));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn worst_case_growth_fits_one_preload() -> Result {
+        let mut idr = Idr::new();
+        assert_eq!(idr.nodes_needed(u64::from(ID_MAX)), MAX_HEIGHT as usize);
+        assert_eq!(alloc(&mut idr, 1u64).ok(), Some(1));
+        assert_eq!(idr.height, 1);
+        idr.set_cursor(ID_MAX);
+        assert_eq!(idr.nodes_needed(u64::from(ID_MAX)), PRELOAD_NODES);
+        let mut pre = Preload::new(GFP_KERNEL)?;
+        assert_eq!(pre.available(), PRELOAD_NODES);
+        assert_eq!(idr.alloc_cyclic(2, &mut pre).ok(), Some(ID_MAX));
+        assert_eq!(pre.available(), 0);
+        assert_eq!(idr.height, MAX_HEIGHT);
+        assert!(invariants_hold(&idr));
+        // Removing the high id shrinks the tree back to one leaf.
+        assert_eq!(idr.remove(ID_MAX), Some(2));
+        assert_eq!(idr.height, 1);
+        assert!(invariants_hold(&idr));
+        assert_eq!(idr.remove(1), Some(1));
+        assert!(idr.root.is_none());
+        assert_eq!(idr.height, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn out_of_range_cursor_starts_at_one() -> Result {
+        let mut idr = Idr::new();
+        assert_eq!(alloc(&mut idr, 0u64).ok(), Some(1));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(2));
+        for (cursor, expected) in [(0, 3), (0x8000_0000, 4), (0x8000_0001, 5), (u32::MAX, 6)] {
+            idr.set_cursor(cursor);
+            assert_eq!(idr.cursor(), cursor);
+            assert_eq!(alloc(&mut idr, 0).ok(), Some(expected));
+        }
+        // `INT_MAX` itself is a valid cursor.
+        idr.set_cursor(ID_MAX);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(ID_MAX));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn iteration_in_id_order() -> Result {
+        let mut idr = Idr::new();
+        assert!(idr.iter().next().is_none());
+        let cursors = [
+            1000,
+            5,
+            ID_MAX,
+            64,
+            63,
+            4096,
+            1 << 30,
+            262_143,
+            2,
+            (1 << 30) - 1,
+        ];
+        for cursor in cursors {
+            idr.set_cursor(cursor);
+            assert_eq!(alloc(&mut idr, u64::from(cursor) * 7).ok(), Some(cursor));
+        }
+        let mut sorted = KVec::new();
+        sorted.extend_from_slice(&cursors, GFP_KERNEL)?;
+        sorted.sort_unstable();
+        assert_eq!(idr.iter().count(), sorted.len());
+        for ((id, &value), &expected) in idr.iter().zip(sorted.iter()) {
+            assert_eq!(id, expected);
+            assert_eq!(value, u64::from(expected) * 7);
+        }
+
+        // Values can be changed in place, and removed ids drop out of the walk.
+        for &id in sorted.iter() {
+            if let Some(value) = idr.get_mut(id) {
+                *value += 1;
+            }
+        }
+        assert_eq!(idr.remove(64), Some(64 * 7 + 1));
+        assert_eq!(idr.remove(1 << 30), Some((1 << 30) * 7 + 1));
+        sorted.retain(|id| *id != 64 && *id != 1 << 30);
+        assert_eq!(idr.iter().count(), sorted.len());
+        for ((id, &value), &expected) in idr.iter().zip(sorted.iter()) {
+            assert_eq!(id, expected);
+            assert_eq!(value, u64::from(expected) * 7 + 1);
+        }
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn remove_returns_value_and_frees_nodes() -> Result {
+        let mut idr = Idr::new();
+        for expected in 1..=300u32 {
+            assert_eq!(
+                alloc(&mut idr, u64::from(expected) + 1000).ok(),
+                Some(expected)
+            );
+        }
+        assert!(idr.remove(0).is_none());
+        assert!(idr.remove(301).is_none());
+        assert!(idr.remove(ID_MAX).is_none());
+        assert!(idr.remove(u32::MAX).is_none());
+        assert_eq!(idr.len(), 300);
+        // Visit every id once, in a scattered order: 7 and 300 are coprime.
+        for step in 0..300u32 {
+            let id = step * 7 % 300 + 1;
+            assert_eq!(idr.remove(id), Some(u64::from(id) + 1000));
+            assert!(idr.remove(id).is_none());
+            assert!(idr.get(id).is_none());
+            assert_eq!(idr.len(), 299 - step as usize);
+            assert!(invariants_hold(&idr));
+        }
+        assert!(idr.is_empty());
+        assert!(idr.root.is_none());
+        assert_eq!(idr.height, 0);
+        // The cursor does not move on removal.
+        assert_eq!(idr.cursor(), 301);
+        Ok(())
+    }
+
+    #[test]
+    fn dense_run_is_skipped() -> Result {
+        let mut idr = Idr::new();
+        let mut pre = Preload::new(GFP_KERNEL)?;
+        for expected in 1..=5000u32 {
+            pre.reserve(PRELOAD_NODES, GFP_KERNEL)?;
+            assert_eq!(
+                idr.alloc_cyclic(u64::from(expected), &mut pre).ok(),
+                Some(expected)
+            );
+        }
+        assert!(invariants_hold(&idr));
+        idr.set_cursor(1);
+        assert_eq!(idr.find_free(1), Some(5001));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(5001));
+        assert_eq!(idr.remove(2500), Some(2500));
+        idr.set_cursor(1);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(2500));
+        idr.set_cursor(1);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(5002));
+        // A hole at the very start of a full leaf and at the end of one.
+        assert_eq!(idr.remove(4096), Some(4096));
+        assert_eq!(idr.remove(4095), Some(4095));
+        idr.set_cursor(4000);
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(4095));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(4096));
+        assert_eq!(alloc(&mut idr, 0).ok(), Some(5003));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    #[test]
+    fn values_dropped_exactly_once() -> Result {
+        /// Counts its drops.
+        struct Counted<'a>(&'a Cell<usize>);
+
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get() + 1);
+            }
+        }
+
+        let drops = Cell::new(0);
+        let mut idr = Idr::with_max(200);
+        for _ in 0..200 {
+            assert!(alloc(&mut idr, Counted(&drops)).is_ok());
+        }
+        // A failed allocation hands the value back instead of dropping it.
+        let back = failure(alloc(&mut idr, Counted(&drops)));
+        assert_eq!(drops.get(), 0);
+        assert!(back.as_ref().is_some_and(|(error, _)| *error == ENOSPC));
+        drop(back);
+        assert_eq!(drops.get(), 1);
+        for id in 1..=50u32 {
+            let value = idr.remove(id);
+            assert!(value.is_some());
+        }
+        assert_eq!(drops.get(), 51);
+        drop(idr);
+        assert_eq!(drops.get(), 201);
+        Ok(())
+    }
+
+    #[test]
+    fn random_small_ranges_match_model() -> Result {
+        for (seed, max) in [(1, 200), (2, 200), (3, 700), (4, 5000)] {
+            assert!(matches_model(seed, max, 4000)?);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn random_full_range_matches_model() -> Result {
+        for seed in [0x1234_5678, 0xdead_beef, 0x0bad_cafe, 42] {
+            assert!(matches_model(seed, ID_MAX, 4000)?);
+        }
+        Ok(())
+    }
+}
