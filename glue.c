@@ -14,6 +14,7 @@
 #include <linux/exportfs.h>
 #include <linux/fs.h>
 #include <linux/fsnotify_backend.h>
+#include <linux/idr.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -382,4 +383,31 @@ void *rust_inotify_group_private(struct fsnotify_group *group)
 struct fsnotify_group *rust_inotify_mark_group(struct fsnotify_mark *mark)
 {
 	return mark->group;
+}
+
+/* ---- The kernel's own IDR, for the wd allocator's benchmark (idr.rs bench()). ---- */
+
+struct idr *rust_inotify_c_idr_new(void)
+{
+	struct idr *idr = kmalloc_obj(*idr, GFP_KERNEL);
+
+	if (idr)
+		idr_init(idr);
+	return idr;
+}
+
+int rust_inotify_c_idr_alloc_cyclic(struct idr *idr, void *ptr)
+{
+	return idr_alloc_cyclic(idr, ptr, 1, 0, GFP_KERNEL);
+}
+
+void rust_inotify_c_idr_set_cursor(struct idr *idr, unsigned int next)
+{
+	idr_set_cursor(idr, next);
+}
+
+void rust_inotify_c_idr_free(struct idr *idr)
+{
+	idr_destroy(idr);
+	kfree(idr);
 }

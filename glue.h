@@ -13,6 +13,7 @@
 struct file;
 struct fsnotify_group;
 struct fsnotify_mark;
+struct idr;
 struct inode;
 struct path;
 struct poll_table_struct;
@@ -74,5 +75,9 @@ int rust_inotify_path_lookup(int dfd, const char __user *pathname, u32 mask, str
 void rust_inotify_path_put(struct path *path);
 struct inode *rust_inotify_path_inode(const struct path *path);
 bool rust_inotify_inode_is_dir(const struct inode *inode);
+struct idr *rust_inotify_c_idr_new(void);
+int rust_inotify_c_idr_alloc_cyclic(struct idr *idr, void *ptr);
+void rust_inotify_c_idr_set_cursor(struct idr *idr, unsigned int next);
+void rust_inotify_c_idr_free(struct idr *idr);
 
 #endif /* RUST_INOTIFY_GLUE_H */

@@ -26,8 +26,8 @@ use kernel::{
     fs::File,
     prelude::*,
     seq_file::SeqFile,
-    sync::poll::PollTable,
     sync::aref::{ARef, AlwaysRefCounted},
+    sync::poll::PollTable,
     types::Opaque,
     uaccess::{UserPtr, UserSlice},
 };
@@ -36,8 +36,8 @@ use crate::inotify_user::Instance;
 
 /// The C declarations of glue.h.
 mod ffi {
-    use kernel::prelude::*;
     use core::marker::{PhantomData, PhantomPinned};
+    use kernel::prelude::*;
 
     /// `struct fsnotify_group`, opaque: its layout is glue.c's business.
     #[repr(C)]
@@ -63,6 +63,13 @@ mod ffi {
     /// `struct path`, opaque here for the same reason.
     #[repr(C)]
     pub(super) struct Path {
+        _data: [u8; 0],
+        _marker: PhantomData<(*mut u8, PhantomPinned)>,
+    }
+
+    /// `struct idr`, opaque.
+    #[repr(C)]
+    pub(super) struct CIdr {
         _data: [u8; 0],
         _marker: PhantomData<(*mut u8, PhantomPinned)>,
     }
@@ -107,10 +114,8 @@ mod ffi {
         pub(super) fn rust_inotify_mark_mask(mark: *mut FsnotifyMark) -> u32;
         pub(super) fn rust_inotify_mark_in_flags(mark: *mut FsnotifyMark) -> u32;
         pub(super) fn rust_inotify_mark_update(mark: *mut FsnotifyMark, mask: u32, in_flags: u32);
-        pub(super) fn rust_inotify_mark_attach(
-            mark: *mut FsnotifyMark,
-            inode: *mut Inode,
-        ) -> c_int;
+        pub(super) fn rust_inotify_mark_attach(mark: *mut FsnotifyMark, inode: *mut Inode)
+            -> c_int;
         pub(super) fn rust_inotify_mark_find(
             group: *mut FsnotifyGroup,
             inode: *mut Inode,
@@ -129,6 +134,10 @@ mod ffi {
         pub(super) fn rust_inotify_path_put(path: *mut Path);
         pub(super) fn rust_inotify_path_inode(path: *const Path) -> *mut Inode;
         pub(super) fn rust_inotify_inode_is_dir(inode: *const Inode) -> bool;
+        pub(super) fn rust_inotify_c_idr_new() -> *mut CIdr;
+        pub(super) fn rust_inotify_c_idr_alloc_cyclic(idr: *mut CIdr, ptr: *mut c_void) -> c_int;
+        pub(super) fn rust_inotify_c_idr_set_cursor(idr: *mut CIdr, next: c_uint);
+        pub(super) fn rust_inotify_c_idr_free(idr: *mut CIdr);
     }
 }
 
@@ -261,6 +270,11 @@ impl Group {
 
     /// Calls `f` on each of the group's marks, newest first, under the group's mark lock.
     pub(crate) fn for_each_mark<F: FnMut(&Mark)>(&self, mut f: F) {
+        /// Calls the closure behind `ctx` on one mark.
+        ///
+        /// # Safety
+        ///
+        /// `ctx` must point to an `F`, and `mark` to a mark of the group, both alive for the call.
         unsafe extern "C" fn trampoline<F: FnMut(&Mark)>(
             ctx: *mut c_void,
             mark: *mut ffi::FsnotifyMark,
@@ -493,6 +507,11 @@ unsafe fn file_group<'a>(file: *mut bindings::file) -> &'a Group {
 // ---- file_operations (glue.c `rust_inotify_fops`) ----
 
 /// `open`: one inotify instance per open (`do_inotify_init`).
+///
+/// # Safety
+///
+/// Called only by the VFS (via `misc_open`) through glue.c's `rust_inotify_fops`, with a file
+/// being opened.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_open(
     _inode: *mut bindings::inode,
@@ -510,6 +529,11 @@ unsafe extern "C" fn rust_inotify_open(
 }
 
 /// `release`: the last close (`inotify_release`).
+///
+/// # Safety
+///
+/// Called only by the VFS through glue.c's `rust_inotify_fops`, with the arguments it
+/// documents for this operation, on a file whose `open` succeeded.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_release(
     _inode: *mut bindings::inode,
@@ -524,6 +548,11 @@ unsafe extern "C" fn rust_inotify_release(
 }
 
 /// `read` (`inotify_read`).
+///
+/// # Safety
+///
+/// Called only by the VFS through glue.c's `rust_inotify_fops`, with the arguments it
+/// documents for this operation, on a file whose `open` succeeded.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_read(
     file: *mut bindings::file,
@@ -542,19 +571,34 @@ unsafe extern "C" fn rust_inotify_read(
 }
 
 /// `poll` (`inotify_poll`).
+///
+/// # Safety
+///
+/// Called only by the VFS through glue.c's `rust_inotify_fops`, with the arguments it
+/// documents for this operation, on a file whose `open` succeeded.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_poll(
     file: *mut bindings::file,
     wait: *mut bindings::poll_table_struct,
 ) -> bindings::__poll_t {
     // SAFETY: The VFS passes an open file and a poll table (or null) valid across the call.
-    let (group, file, table) =
-        unsafe { (file_group(file), File::from_raw_file(file), PollTable::from_raw(wait)) };
+    let (group, file, table) = unsafe {
+        (
+            file_group(file),
+            File::from_raw_file(file),
+            PollTable::from_raw(wait),
+        )
+    };
     crate::inotify_user::poll(group.instance(), file, &table)
 }
 
 /// `unlocked_ioctl` and `compat_ioctl` (`inotify_ioctl`): the argument is a pointer or a value,
 /// the same on both ABIs.
+///
+/// # Safety
+///
+/// Called only by the VFS through glue.c's `rust_inotify_fops`, with the arguments it
+/// documents for this operation, on a file whose `open` succeeded.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_ioctl(
     file: *mut bindings::file,
@@ -563,15 +607,23 @@ unsafe extern "C" fn rust_inotify_ioctl(
 ) -> c_long {
     // SAFETY: The VFS passes an open file, alive across the call.
     let group = unsafe { file_group(file) };
-    match crate::inotify_user::ioctl(group, cmd, arg as usize) {
+    match crate::inotify_user::ioctl(group, cmd, arg) {
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,
     }
 }
 
 /// `show_fdinfo` (`inotify_show_fdinfo`).
+///
+/// # Safety
+///
+/// Called only by the VFS through glue.c's `rust_inotify_fops`, with the arguments it
+/// documents for this operation, on a file whose `open` succeeded.
 #[no_mangle]
-unsafe extern "C" fn rust_inotify_show_fdinfo(m: *mut bindings::seq_file, file: *mut bindings::file) {
+unsafe extern "C" fn rust_inotify_show_fdinfo(
+    m: *mut bindings::seq_file,
+    file: *mut bindings::file,
+) {
     // SAFETY: procfs passes a live seq_file and an open file, valid across the call.
     let (seq, group) = unsafe { (SeqFile::from_raw(m), file_group(file)) };
     crate::inotify_user::show_fdinfo(group, seq);
@@ -580,6 +632,11 @@ unsafe extern "C" fn rust_inotify_show_fdinfo(m: *mut bindings::seq_file, file: 
 // ---- fsnotify_ops (glue.c `rust_inotify_fsnotify_ops`) ----
 
 /// `handle_inode_event` (`inotify_handle_inode_event`).
+///
+/// # Safety
+///
+/// Called only by fsnotify through glue.c's `rust_inotify_fsnotify_ops`, for a group that
+/// [`Group::create`] made and a mark of that group.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_handle_inode_event(
     private: *mut c_void,
@@ -603,6 +660,11 @@ unsafe extern "C" fn rust_inotify_handle_inode_event(
 }
 
 /// `freeing_mark` (`inotify_freeing_mark`).
+///
+/// # Safety
+///
+/// Called only by fsnotify through glue.c's `rust_inotify_fsnotify_ops`, for a group that
+/// [`Group::create`] made and a mark of that group.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_freeing_mark(private: *mut c_void, mark: *mut ffi::FsnotifyMark) {
     // SAFETY: As in `rust_inotify_handle_inode_event`; fsnotify holds the mark across the call.
@@ -611,9 +673,54 @@ unsafe extern "C" fn rust_inotify_freeing_mark(private: *mut c_void, mark: *mut 
 }
 
 /// `free_group_priv` (`inotify_free_group_priv`): the group's last reference is gone.
+///
+/// # Safety
+///
+/// Called only by fsnotify through glue.c's `rust_inotify_fsnotify_ops`, for a group that
+/// [`Group::create`] made and a mark of that group.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_free_group_priv(private: *mut c_void) {
     // SAFETY: `private` came from `KBox::into_raw` in `Group::create`, and this is the group's
     // last use of it.
     drop(unsafe { KBox::from_raw(private.cast::<Instance>()) });
+}
+
+/// The kernel's own IDR (`lib/idr.c`), which the wd allocator's benchmark compares with.
+///
+/// # Invariants
+///
+/// `self.0` points to an IDR initialised by glue.c, owned by this object.
+pub(crate) struct CIdr(NonNull<ffi::CIdr>);
+
+impl CIdr {
+    /// An empty IDR (`idr_init`).
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: No precondition; the result is null or a new IDR that is now ours.
+        NonNull::new(unsafe { ffi::rust_inotify_c_idr_new() })
+            .map(Self)
+            .ok_or(ENOMEM)
+    }
+
+    /// `idr_alloc_cyclic(idr, value, 1, 0, GFP_KERNEL)`; the value is never dereferenced.
+    pub(crate) fn alloc_cyclic(&mut self, value: &'static u64) -> Result<c_int> {
+        let ptr = core::ptr::from_ref(value).cast_mut().cast::<c_void>();
+        // SAFETY: The IDR is ours and exclusively borrowed; `ptr` is 8-byte aligned, so the
+        // radix tree cannot take it for an internal entry.
+        let id = unsafe { ffi::rust_inotify_c_idr_alloc_cyclic(self.0.as_ptr(), ptr) };
+        to_result(id)?;
+        Ok(id)
+    }
+
+    /// `idr_set_cursor`.
+    pub(crate) fn set_cursor(&mut self, next: c_uint) {
+        // SAFETY: The IDR is ours and exclusively borrowed.
+        unsafe { ffi::rust_inotify_c_idr_set_cursor(self.0.as_ptr(), next) }
+    }
+}
+
+impl Drop for CIdr {
+    fn drop(&mut self) {
+        // SAFETY: The IDR is ours and is not used after this.
+        unsafe { ffi::rust_inotify_c_idr_free(self.0.as_ptr()) }
+    }
 }

@@ -813,8 +813,8 @@ mod bench {
         Idr,
         Preload, //
     };
+    use crate::glue::CIdr;
     use kernel::{
-        bindings,
         prelude::*,
         time::{
             Delta,
@@ -899,54 +899,12 @@ mod bench {
         Ok((times[0], times[1]))
     }
 
-    /// A C `struct idr`, for comparison.
-    struct CIdr(KBox<bindings::idr>);
-
-    impl CIdr {
-        /// Creates an empty IDR, like `idr_init()`.
-        fn new() -> Result<Self> {
-            let mut idr = KBox::new(bindings::idr::default(), GFP_KERNEL)?;
-            // `IDR_RT_MARKER`: `ROOT_IS_IDR | 1 << (ROOT_TAG_SHIFT + IDR_FREE)`, with
-            // `ROOT_TAG_SHIFT` being `__GFP_BITS_SHIFT`. The rest of `idr_init()` is zeroes; the
-            // lock in `idr_rt` is never taken by the IDR functions.
-            idr.idr_rt.xa_flags = 4 | (1 << (bindings::___GFP_LAST_BIT + bindings::IDR_FREE));
-            Ok(Self(idr))
-        }
-
-        /// Calls `idr_alloc_cyclic(idr, &TOKEN, 1, 0, GFP_KERNEL)`.
-        fn alloc_cyclic(&mut self) -> Result<c_int> {
-            let ptr = core::ptr::from_ref(&TOKEN).cast_mut().cast::<c_void>();
-            // SAFETY:
-            // - `self.0` is an initialised IDR, boxed so that it never moves.
-            // - We have exclusive access to it through `&mut self`.
-            // - `ptr` is 8-byte aligned, so the radix tree does not mistake it for an internal
-            //   entry, and it is never dereferenced.
-            let id = unsafe {
-                bindings::idr_alloc_cyclic(&mut *self.0, ptr, 1, 0, bindings::GFP_KERNEL)
-            };
-            kernel::error::to_result(id)?;
-            Ok(id)
-        }
-
-        /// Sets the cursor, like `idr_set_cursor()`.
-        fn set_cursor(&mut self, next: c_uint) {
-            self.0.idr_next = next;
-        }
-    }
-
-    impl Drop for CIdr {
-        fn drop(&mut self) {
-            // SAFETY: `self.0` is an initialised IDR that is not used again.
-            unsafe { bindings::idr_destroy(&mut *self.0) };
-        }
-    }
-
     /// Times `n` allocations from an empty C IDR.
     pub(super) fn c_empty(n: u32) -> Result<i64> {
         let mut idr = CIdr::new()?;
         let start = Instant::<Monotonic>::now();
         for _ in 0..n {
-            core::hint::black_box(idr.alloc_cyclic()?);
+            core::hint::black_box(idr.alloc_cyclic(&TOKEN)?);
         }
         Ok(per_op(start.elapsed(), n))
     }
@@ -955,12 +913,12 @@ mod bench {
     pub(super) fn c_dense(run: u32, allocs: u32) -> Result<i64> {
         let mut idr = CIdr::new()?;
         for _ in 0..run {
-            idr.alloc_cyclic()?;
+            idr.alloc_cyclic(&TOKEN)?;
         }
         let start = Instant::<Monotonic>::now();
         for _ in 0..allocs {
             idr.set_cursor(1);
-            core::hint::black_box(idr.alloc_cyclic()?);
+            core::hint::black_box(idr.alloc_cyclic(&TOKEN)?);
         }
         Ok(per_op(start.elapsed(), allocs))
     }
