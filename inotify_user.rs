@@ -17,9 +17,9 @@ use kernel::{
     seq_file::SeqFile,
     seq_print,
     sync::{
+        aref::ARef,
         new_mutex, new_spinlock,
         poll::{PollCondVarBox, PollTable},
-        aref::ARef,
         Mutex, SpinLock,
     },
     task::Kuid,
@@ -30,8 +30,8 @@ use crate::{
     glue::{self, limits, Group, Inode, Mark, Path},
     idr::{Idr, Preload},
     notification::{Event, Notification},
-    ucounts::{self, Kind},
     uapi::*,
+    ucounts::{self, Kind},
 };
 
 /// `O_ACCMODE` and `O_RDONLY`: an instance is opened read-only, as `inotify_init1()`'s fd is.
@@ -49,8 +49,10 @@ const MARK_FLAGS: u32 = IN_ONESHOT | IN_EXCL_UNLINK;
 
 /// Whether `INOTIFY_IOC_SETNEXTWD` is built in: with the kernel's checkpoint/restore, unless the
 /// module was built with `RUST_INOTIFY_NO_SETNEXTWD=1`.
-pub(crate) const HAS_SETNEXTWD: bool =
-    cfg!(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)));
+pub(crate) const HAS_SETNEXTWD: bool = cfg!(all(
+    CONFIG_CHECKPOINT_RESTORE,
+    not(rust_inotify_no_setnextwd)
+));
 
 /// One inotify instance: the private data of its fsnotify group (upstream keeps the same state
 /// in `struct fsnotify_group` and its `inotify_data`).
@@ -335,16 +337,22 @@ fn new_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
     let inst = group.instance();
     let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
 
-    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: the memory is reserved first.
-    let mut preload = Preload::new(GFP_KERNEL)?;
-    let allocated = {
+    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: reserve the nodes the table needs
+    // unlocked, then lock, check again, and commit. Most allocations need no new node.
+    let mut preload = Preload::empty();
+    let allocated = loop {
         let mut wds = inst.wds.lock();
-        let allocated = wds.alloc_cyclic(mark.clone(), &mut preload);
-        if let Ok(wd) = allocated {
-            // CAST: ids are at most INT_MAX.
-            mark.set_wd(wd as i32);
+        let need = wds.preload_need();
+        if preload.available() >= need {
+            let allocated = wds.alloc_cyclic(mark.clone(), &mut preload);
+            if let Ok(wd) = allocated {
+                // CAST: ids are at most INT_MAX.
+                mark.set_wd(wd as i32);
+            }
+            break allocated;
         }
-        allocated
+        drop(wds);
+        preload.reserve(need, GFP_KERNEL)?;
     };
     // On failure the table hands the reference back; it is dropped here, unlocked.
     let wd = allocated.map_err(Error::from)?;
@@ -403,7 +411,12 @@ pub(crate) fn show_fdinfo(group: &Group, seq: &SeqFile) {
             inotify_mark_user_mask(info.mask, info.in_flags)
         );
         if let Some((fh_type, fh_len)) = info.fhandle {
-            seq_print!(seq, "fhandle-bytes:{:x} fhandle-type:{:x} f_handle:", fh_len, fh_type);
+            seq_print!(
+                seq,
+                "fhandle-bytes:{:x} fhandle-type:{:x} f_handle:",
+                fh_len,
+                fh_type
+            );
             for byte in info.fh.iter().take(fh_len) {
                 seq_print!(seq, "{:02x}", byte);
             }
