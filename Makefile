@@ -16,7 +16,8 @@ KDIR       ?= $(BUILD)/kernel
 MODDIR     := $(BUILD)/module
 NOCRDIR    := $(BUILD)/module-nocr
 BINDGEN    ?= $(shell command -v bindgen 2>/dev/null || echo $(HOME)/.cargo/bin/bindgen)
-KMAKE      := $(MAKE) -C $(KDIR) M=$(TOP) LLVM=-19 RUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN)
+KMAKE      := $(MAKE) -C $(KDIR) M=$(TOP) LLVM=-19 RUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN) \
+              CLIPPY_DRIVER=/usr/bin/clippy-driver
 MODSRC     := Kbuild $(wildcard $(TOP)/*.rs $(TOP)/*.c $(TOP)/*.h)
 
 # The test kernel is a dependency only when it is the one we build.

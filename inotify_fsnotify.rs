@@ -14,8 +14,8 @@ use crate::{
     glue::Mark,
     inotify_user::Instance,
     notification::{Event, Inserted},
-    ucounts::{self, Kind},
     uapi::{IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_ONESHOT},
+    ucounts::{self, Kind},
 };
 
 impl Instance {

@@ -45,7 +45,13 @@ kernel::list::impl_list_item! {
 
 impl Event {
     /// Allocates an event; `name` is copied.
-    pub(crate) fn new(wd: i32, mask: u32, cookie: u32, name: &[u8], flags: Flags) -> Result<ListArc<Self>> {
+    pub(crate) fn new(
+        wd: i32,
+        mask: u32,
+        cookie: u32,
+        name: &[u8],
+        flags: Flags,
+    ) -> Result<ListArc<Self>> {
         let mut owned = KVec::with_capacity(name.len(), flags)?;
         owned.extend_from_slice(name, flags)?;
         ListArc::pin_init(
@@ -206,6 +212,6 @@ impl Notification {
         self.shutdown = true;
         self.len = 0;
         self.bytes = 0;
-        core::mem::replace(&mut self.list, List::new())
+        core::mem::take(&mut self.list)
     }
 }

@@ -39,8 +39,8 @@ mod idr;
 mod inotify_fsnotify;
 mod inotify_user;
 mod notification;
-mod ucounts;
 mod uapi;
+mod ucounts;
 
 use kernel::prelude::*;
 
@@ -72,7 +72,11 @@ impl kernel::Module for RustInotify {
         let dev = glue::MiscRegistration::register()?;
         pr_info!(
             "/dev/rust_inotify registered (INOTIFY_IOC_SETNEXTWD: {})\n",
-            if inotify_user::HAS_SETNEXTWD { "on" } else { "off" }
+            if inotify_user::HAS_SETNEXTWD {
+                "on"
+            } else {
+                "off"
+            }
         );
         Ok(Self { _dev: dev })
     }

@@ -40,7 +40,7 @@ EOT
 	changed=1
 fi
 
-PKGS=(rustc-web rust-web-src clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
+PKGS=(rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
       libssl-dev cpio kmod busybox-static qemu-system-x86 make xz-utils gcc libc6-dev git)
 
 missing=()
