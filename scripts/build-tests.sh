@@ -26,6 +26,10 @@ for src in "$top"/tests/c/*_test.c; do
 	fi
 done
 
+# The demo program.
+mkdir -p "$out/demo"
+gcc "${cflags[@]}" -o "$out/demo/rust_inotify_demo" "$top/tests/demo/demo.c"
+
 # Rust tests: a static binary from the host's cargo, sharing uapi.rs with the module.
 if [ -f "$top/tests/rust/Cargo.toml" ]; then
 	echo "  CARGO   tests/rust" >&2
@@ -54,6 +58,7 @@ for bin in "$out"/c/*_test; do
 	*) cp "$bin" "$root/tests/c/" ;;
 	esac
 done
+cp "$out/demo/rust_inotify_demo" "$root/bin/"
 rbin=$out/rust/x86_64-unknown-linux-gnu/release/rust_inotify_tests
 [ -x "$rbin" ] && cp "$rbin" "$root/tests/rust/"
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"

@@ -1,5 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The demo, run in the guest by init with the module loaded. Filled in by the demo program.
-echo "== rust_inotify demo"
-[ -x /tests/rust/rust_inotify_tests ] && /tests/rust/rust_inotify_tests --demo
+# `make demo`, in the guest: init has loaded the module and applied the udev rule's mode.
+echo
+echo "== guest: Linux $(uname -r), module rust_inotify loaded:"
+grep rust_inotify /proc/modules
+ls -l /dev/rust_inotify
+dmesg | grep 'rust_inotify:' | sed 's/^\[[ 0-9.]*\] /   kernel log: /'
+rust_inotify_demo
