@@ -384,7 +384,9 @@ impl Mark {
     /// Destroys the mark (`fsnotify_destroy_mark`): detaches it and, the first time only, calls
     /// the instance's `freeing_mark`. May sleep.
     pub(crate) fn destroy(&self) {
-        // SAFETY: The mark is alive, and the caller holds a reference across the call.
+        // SAFETY: The mark is alive across the call: `&self` is either a counted reference or
+        // one fsnotify lends to a callback inside its SRCU read section, which is how upstream's
+        // `inotify_handle_inode_event` destroys a one-shot mark too.
         unsafe { ffi::rust_inotify_mark_destroy(self.as_ptr()) }
     }
 

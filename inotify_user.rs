@@ -305,13 +305,26 @@ fn inotify_arg_to_mask(inode: &Inode, arg: u32) -> u32 {
 }
 
 /// `inotify_update_watch`: updates this instance's watch on `inode`, or creates one.
+///
+/// What a new watch needs is allocated first, unlocked; it is dropped if the inode turns out
+/// to be watched already.
 fn update_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
     let inst = group.instance();
+    let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
+    let mut preload = Preload::empty();
+    let need = inst.wds.lock().preload_need();
+    preload.reserve(need, GFP_KERNEL)?;
+
     let _guard = inst.watch_lock.lock();
-    match group.find_mark(inode) {
-        Some(mark) => update_existing_watch(&mark, inode, arg),
-        None => new_watch(group, inode, arg),
+    if let Some(existing) = group.find_mark(inode) {
+        let wd = update_existing_watch(&existing, inode, arg)?;
+        // A mark found while it was being destroyed has lost its wd already, and is no longer
+        // attached: the inode is then unwatched, and gets a new watch like any other.
+        if wd > 0 {
+            return Ok(wd);
+        }
     }
+    new_watch(group, mark, preload, inode)
 }
 
 /// `inotify_update_existing_watch`: replaces the mask and flags, or ORs them in with
@@ -331,15 +344,19 @@ fn update_existing_watch(mark: &Mark, inode: &Inode, arg: u32) -> Result<i32> {
     Ok(mark.wd())
 }
 
-/// `inotify_new_watch`: a new mark, its wd, the user's charge, then the inode. A wd is
-/// consumed even when a later step fails, as upstream's is.
-fn new_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
+/// `inotify_new_watch`: a wd for the new mark, the user's charge, then the inode. A wd is
+/// consumed even when a later step fails, as upstream's is. Called under `watch_lock`.
+fn new_watch(
+    group: &Group,
+    mark: ARef<Mark>,
+    mut preload: Preload<ARef<Mark>>,
+    inode: &Inode,
+) -> Result<i32> {
     let inst = group.instance();
-    let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
 
-    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: reserve the nodes the table needs
-    // unlocked, then lock, check again, and commit. Most allocations need no new node.
-    let mut preload = Preload::empty();
+    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: the nodes were reserved unlocked;
+    // lock, check that they still suffice, and commit. Rarely, the table changed in between
+    // and needs more.
     let allocated = loop {
         let mut wds = inst.wds.lock();
         let need = wds.preload_need();

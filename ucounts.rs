@@ -55,33 +55,49 @@ pub(crate) fn exit() {
 /// Charges one `kind` to `uid` unless that would exceed `max` (`inc_ucount`).
 ///
 /// Returns `Ok(false)` when the limit is reached, and an error only if memory for a new user's
-/// entry could not be had.
+/// entry could not be had. Never allocates under the lock: `uncharge` takes it from fsnotify's
+/// callbacks, so a table that must grow is grown unlocked, then swapped in.
 pub(crate) fn charge(uid: Kuid, kind: Kind, max: u32) -> Result<bool> {
-    let mut users = USERS.lock();
-    let entry = match users.iter().position(|u| u.uid == uid) {
-        Some(i) => &mut users[i],
-        None => {
-            if max == 0 {
+    let mut spare: KVec<UserCount> = KVec::new();
+    loop {
+        let mut users = USERS.lock();
+        if let Some(entry) = users.iter_mut().find(|u| u.uid == uid) {
+            let count = entry.count(kind);
+            if *count >= max {
                 return Ok(false);
             }
-            users.push(
-                UserCount {
-                    uid,
-                    instances: 0,
-                    watches: 0,
-                },
-                GFP_KERNEL,
-            )?;
-            let last = users.len() - 1;
-            &mut users[last]
+            *count += 1;
+            return Ok(true);
         }
-    };
-    let count = entry.count(kind);
-    if *count >= max {
-        return Ok(false);
+        if max == 0 {
+            return Ok(false);
+        }
+        let mut entry = UserCount {
+            uid,
+            instances: 0,
+            watches: 0,
+        };
+        *entry.count(kind) = 1;
+        if users.len() < users.capacity() || spare.capacity() > users.len() {
+            if users.len() == users.capacity() {
+                // Move the entries into the bigger table reserved below, and keep the old one
+                // in `spare`, to be freed after unlocking.
+                for old in users.drain_all() {
+                    if spare.push_within_capacity(old).is_err() {
+                        return Err(ENOMEM);
+                    }
+                }
+                core::mem::swap(&mut *users, &mut spare);
+            }
+            return match users.push_within_capacity(entry) {
+                Ok(()) => Ok(true),
+                Err(_) => Err(ENOMEM),
+            };
+        }
+        let want = users.capacity() * 2 + 4;
+        drop(users);
+        spare = KVec::with_capacity(want, GFP_KERNEL)?;
     }
-    *count += 1;
-    Ok(true)
 }
 
 /// Gives back one `kind` charged to `uid` (`dec_ucount`).
