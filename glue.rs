@@ -19,24 +19,39 @@
 //! - [`Path`]: a looked-up path (`struct path`), holding its references until dropped.
 //! - [`Inode`]: an inode borrowed from a [`Path`].
 
-use core::{pin::Pin, ptr::NonNull};
+use core::{
+    pin::Pin,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
-    error::{from_result, to_result},
+    error::{
+        from_result,
+        to_result, //
+    },
     fs::File,
     prelude::*,
     seq_file::SeqFile,
-    sync::aref::{ARef, AlwaysRefCounted},
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
     sync::poll::PollTable,
     types::Opaque,
-    uaccess::{UserPtr, UserSlice},
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    }, //
 };
 
 use crate::inotify_user::Instance;
 
 /// The C declarations of glue.h.
 mod ffi {
-    use core::marker::{PhantomData, PhantomPinned};
+    use core::marker::{
+        PhantomData,
+        PhantomPinned, //
+    };
     use kernel::prelude::*;
 
     /// `struct fsnotify_group`, opaque: its layout is glue.c's business.

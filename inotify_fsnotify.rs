@@ -13,9 +13,21 @@ use kernel::prelude::*;
 use crate::{
     glue::Mark,
     inotify_user::Instance,
-    notification::{Event, Inserted},
-    uapi::{IN_DELETE_SELF, IN_IGNORED, IN_ISDIR, IN_MOVE_SELF, IN_ONESHOT},
-    ucounts::{self, Kind},
+    notification::{
+        Event,
+        Inserted, //
+    },
+    uapi::{
+        IN_DELETE_SELF,
+        IN_IGNORED,
+        IN_ISDIR,
+        IN_MOVE_SELF,
+        IN_ONESHOT, //
+    },
+    ucounts::{
+        self,
+        Kind, //
+    }, //
 };
 
 impl Instance {

@@ -18,20 +18,45 @@ use kernel::{
     seq_print,
     sync::{
         aref::ARef,
-        new_mutex, new_spinlock,
-        poll::{PollCondVarBox, PollTable},
-        Mutex, SpinLock,
+        new_mutex,
+        new_spinlock,
+        poll::{
+            PollCondVarBox,
+            PollTable, //
+        },
+        Mutex,
+        SpinLock, //
     },
     task::Kuid,
-    uaccess::{UserPtr, UserSlice, UserSliceWriter},
+    uaccess::{
+        UserPtr,
+        UserSlice,
+        UserSliceWriter, //
+    }, //
 };
 
 use crate::{
-    glue::{self, limits, Group, Inode, Mark, Path},
-    idr::{Idr, Preload},
-    notification::{Event, Notification},
+    glue::{
+        self,
+        limits,
+        Group,
+        Inode,
+        Mark,
+        Path, //
+    },
+    idr::{
+        Idr,
+        Preload, //
+    },
+    notification::{
+        Event,
+        Notification, //
+    },
     uapi::*,
-    ucounts::{self, Kind},
+    ucounts::{
+        self,
+        Kind, //
+    }, //
 };
 
 /// `O_ACCMODE` and `O_RDONLY`: an instance is opened read-only, as `inotify_init1()`'s fd is.

@@ -15,11 +15,20 @@
 
 use kernel::{
     alloc::Flags,
-    list::{List, ListArc, ListLinks},
-    prelude::*,
+    list::{
+        List,
+        ListArc,
+        ListLinks, //
+    },
+    prelude::*, //
 };
 
-use crate::uapi::{EVENT_ALIGN, EVENT_SIZE, IN_IGNORED, IN_Q_OVERFLOW};
+use crate::uapi::{
+    EVENT_ALIGN,
+    EVENT_SIZE,
+    IN_IGNORED,
+    IN_Q_OVERFLOW, //
+};
 
 /// One queued event (`struct inotify_event_info`).
 #[pin_data]

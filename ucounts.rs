@@ -9,7 +9,10 @@
 //! Users are told apart by their kernel uid (the effective uid of whoever opened the instance);
 //! unlike upstream, user namespaces are not walked upwards: a documented deviation.
 
-use kernel::{prelude::*, task::Kuid};
+use kernel::{
+    prelude::*,
+    task::Kuid, //
+};
 
 /// What is counted.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
