@@ -804,6 +804,16 @@ pub(crate) fn bench() -> Result {
     pr_info!(
         "idr bench: C idr: empty N={EMPTY_N}: {c_empty} ns/alloc; dense-run N={RUN_N}: {c_dense} ns/alloc\n"
     );
+    // Ratios, in hundredths: the times alone depend on the machine and its load.
+    let ratio = |rust: i64, c: i64| rust * 100 / c.max(1);
+    let (r_empty, r_dense) = (ratio(empty, c_empty), ratio(dense, c_dense));
+    pr_info!(
+        "idr bench: rust/C ratio: empty {}.{:02}; dense-run {}.{:02}\n",
+        r_empty / 100,
+        r_empty % 100,
+        r_dense / 100,
+        r_dense % 100
+    );
     Ok(())
 }
 
