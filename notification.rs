@@ -224,3 +224,108 @@ impl Notification {
         core::mem::take(&mut self.list)
     }
 }
+
+#[kunit_tests(rust_inotify_notification)]
+mod tests {
+    use super::*;
+    use crate::uapi::{
+        IN_ACCESS,
+        IN_MODIFY, //
+    };
+
+    fn ev(wd: i32, mask: u32, name: &[u8]) -> Result<ListArc<Event>> {
+        Event::new(wd, mask, 0, name, GFP_KERNEL)
+    }
+
+    /// Pops everything, as `(wd, mask)` pairs.
+    fn drain(q: &mut Notification) -> Result<KVec<(i32, u32)>> {
+        let mut out = KVec::new();
+        while let Some(e) = q.pop() {
+            out.push((e.wd, e.mask), GFP_KERNEL)?;
+            q.recycle(e);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn record_lengths_are_padded_to_16() -> Result {
+        assert_eq!(ev(1, IN_ACCESS, b"")?.record_len(), 16);
+        assert_eq!(ev(1, IN_ACCESS, b"a")?.record_len(), 32);
+        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 15])?.record_len(), 32);
+        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 16])?.record_len(), 48);
+        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 255])?.record_len(), 16 + 256);
+        Ok(())
+    }
+
+    #[test]
+    fn only_the_tail_merges() -> Result {
+        let mut q = Notification::new(16)?;
+        assert_eq!(q.insert(ev(1, IN_ACCESS, b"")?), Inserted::Queued);
+        assert_eq!(q.insert(ev(1, IN_ACCESS, b"")?), Inserted::Merged);
+        assert_eq!(q.insert(ev(1, IN_MODIFY, b"")?), Inserted::Queued);
+        // Same as the first, but not the tail: queued.
+        assert_eq!(q.insert(ev(1, IN_ACCESS, b"")?), Inserted::Queued);
+        // Another wd or another name does not merge.
+        assert_eq!(q.insert(ev(2, IN_ACCESS, b"")?), Inserted::Queued);
+        assert_eq!(q.insert(ev(2, IN_ACCESS, b"f")?), Inserted::Queued);
+        assert_eq!(q.insert(ev(2, IN_ACCESS, b"g")?), Inserted::Queued);
+        assert_eq!(q.insert(ev(2, IN_ACCESS, b"g")?), Inserted::Merged);
+        assert_eq!(q.bytes(), 16 * 4 + 32 * 2);
+        Ok(())
+    }
+
+    #[test]
+    fn never_merges_onto_ignored() -> Result {
+        let mut q = Notification::new(16)?;
+        assert_eq!(q.insert(ev(1, IN_IGNORED, b"")?), Inserted::Queued);
+        assert_eq!(q.insert(ev(1, IN_IGNORED, b"")?), Inserted::Queued);
+        assert_eq!(drain(&mut q)?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn overflow_is_queued_once_and_last() -> Result {
+        let mut q = Notification::new(3)?;
+        for i in 0..10u32 {
+            let mask = if i % 2 == 0 { IN_ACCESS } else { IN_MODIFY };
+            let inserted = q.insert(ev(1, mask, b"")?);
+            match i {
+                0..=2 => assert_eq!(inserted, Inserted::Queued),
+                3 => assert_eq!(inserted, Inserted::Overflow(true)),
+                _ => assert_eq!(inserted, Inserted::Overflow(false)),
+            }
+        }
+        assert_eq!(q.bytes(), 4 * 16);
+        let all = drain(&mut q)?;
+        assert_eq!(all.len(), 4);
+        assert_eq!(all.last(), Some(&(-1, IN_Q_OVERFLOW)));
+        // Read back, the overflow event can be queued again.
+        assert!(q.is_empty());
+        assert_eq!(q.bytes(), 0);
+        assert!(q.queue_overflow());
+        assert!(!q.queue_overflow());
+        Ok(())
+    }
+
+    #[test]
+    fn zero_max_events_overflows_everything() -> Result {
+        let mut q = Notification::new(0)?;
+        assert_eq!(q.insert(ev(1, IN_IGNORED, b"")?), Inserted::Overflow(true));
+        assert_eq!(q.insert(ev(1, IN_ACCESS, b"")?), Inserted::Overflow(false));
+        assert_eq!(drain(&mut q)?.as_slice(), &[(-1, IN_Q_OVERFLOW)]);
+        Ok(())
+    }
+
+    #[test]
+    fn nothing_is_queued_after_shutdown() -> Result {
+        let mut q = Notification::new(4)?;
+        assert_eq!(q.insert(ev(1, IN_ACCESS, b"")?), Inserted::Queued);
+        let flushed = q.shut_down();
+        assert!(!flushed.is_empty());
+        assert!(q.is_empty());
+        assert_eq!(q.insert(ev(1, IN_MODIFY, b"")?), Inserted::Dropped);
+        assert!(!q.queue_overflow());
+        assert_eq!(q.bytes(), 0);
+        Ok(())
+    }
+}
