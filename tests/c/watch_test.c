@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +29,17 @@
 /* uids nothing else runs as; nobody is the guest's unprivileged user. */
 #define WATCHES_UID	12346
 #define NOBODY_UID	65534
+
+/* Linux 7.3 uapi, newer than the C library's headers. */
+#ifndef UNSHARE_EMPTY_MNTNS
+#define UNSHARE_EMPTY_MNTNS	0x00100000
+#endif
+#ifndef NULL_FS_MAGIC
+#define NULL_FS_MAGIC		0x4E554C4C
+#endif
+
+/* Exit status of the nullfs child when the kernel has no empty mount namespaces. */
+#define NO_EMPTY_MNTNS	2
 
 /* Paths in the scratch dir. */
 enum {
@@ -330,6 +343,54 @@ TEST_F(watch, no_read_permission_eacces)
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child died with status 0x%x", status);
 	/* root may watch it. */
 	EXPECT_EQ(1, ADD(self->p[P_SECRET], IN_MODIFY));
+}
+
+/* ---- filesystems that refuse marks ---- */
+
+/*
+ * In an empty mount namespace (7.3) "/" and the cwd are the nullfs root, whose type has
+ * FS_DISALLOW_NOTIFY (as has the knullfs cover of the mount_cover selftest). Runs in a child:
+ * the unshare() changes the root and cwd for good.
+ */
+static void add_on_nullfs(struct __test_metadata *_metadata, const struct backend *be, int fd)
+{
+	struct statfs st;
+
+	if (unshare(UNSHARE_EMPTY_MNTNS))
+		_exit(errno == EINVAL ? NO_EMPTY_MNTNS : 1);
+	ASSERT_EQ(0, statfs("/", &st));
+	ASSERT_EQ(NULL_FS_MAGIC, st.f_type);
+	EXPECT_EQ(-1, be->add_watch(fd, "/", IN_OPEN));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, be->add_watch(fd, ".", IN_ALL_EVENTS | IN_ONLYDIR));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * fsnotify_add_inode_mark_locked() refuses with EINVAL after the wd was allocated: the two
+ * refusals used up wds 1 and 2 (the instance is the same open file in the child and here), and
+ * queued nothing.
+ */
+TEST_F(watch, disallow_notify_fs_einval)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		add_on_nullfs(_metadata, variant->be, self->fd);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child died with status 0x%x", status);
+	if (WEXITSTATUS(status) == NO_EMPTY_MNTNS)
+		SKIP(return, "no UNSHARE_EMPTY_MNTNS (kernel older than 7.3)");
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("unshare(UNSHARE_EMPTY_MNTNS) failed");
+	EXPECT_NO_EVENTS();
+	EXPECT_EQ(3, ADD(self->p[P_A], IN_MODIFY));
 }
 
 /* ---- wd numbering and existing watches ---- */
