@@ -149,6 +149,11 @@ void rust_inotify_wait_marks_destroyed(void)
 	fsnotify_wait_marks_destroyed();
 }
 
+void rust_inotify_cond_resched(void)
+{
+	cond_resched();
+}
+
 static unsigned int to_mark_flags(u32 in_flags)
 {
 	return (in_flags & IN_EXCL_UNLINK ? FSNOTIFY_MARK_FLAG_EXCL_UNLINK : 0) |

@@ -58,6 +58,7 @@ void rust_inotify_group_kill_fasync(struct fsnotify_group *group);
 void rust_inotify_for_each_mark(struct fsnotify_group *group,
 				void (*cb)(void *ctx, struct fsnotify_mark *mark), void *ctx);
 void rust_inotify_wait_marks_destroyed(void);
+void rust_inotify_cond_resched(void);
 struct fsnotify_mark *rust_inotify_mark_new(struct fsnotify_group *group, u32 mask, u32 in_flags);
 struct fsnotify_group *rust_inotify_mark_group(struct fsnotify_mark *mark);
 int rust_inotify_mark_wd(struct fsnotify_mark *mark);

@@ -118,6 +118,7 @@ mod ffi {
             ctx: *mut c_void,
         );
         pub(super) fn rust_inotify_wait_marks_destroyed();
+        pub(super) fn rust_inotify_cond_resched();
         pub(super) fn rust_inotify_mark_new(
             group: *mut FsnotifyGroup,
             mask: u32,
@@ -206,6 +207,12 @@ impl Drop for MiscRegistration {
 pub(crate) fn wait_marks_destroyed() {
     // SAFETY: No precondition; it sleeps, and callers are in process context.
     unsafe { ffi::rust_inotify_wait_marks_destroyed() }
+}
+
+/// Gives the CPU to another task if one should run (`cond_resched`).
+pub(crate) fn cond_resched() {
+    // SAFETY: No precondition; callers are in process context and hold no spinlock.
+    unsafe { ffi::rust_inotify_cond_resched() }
 }
 
 /// An fsnotify group whose private data is an [`Instance`].

@@ -90,7 +90,7 @@ impl Instance {
         // An IN_IGNORED that cannot be allocated becomes an overflow, as any lost event.
         let _ = self.queue_event(mark, IN_IGNORED, None, 0);
         self.remove_from_idr(mark);
-        ucounts::uncharge(self.uid, Kind::Watches);
+        ucounts::uncharge(self.uid(), Kind::Watches);
     }
 
     /// `inotify_remove_from_idr`: removes `mark`'s wd from the table and drops the table's

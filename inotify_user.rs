@@ -100,10 +100,16 @@ pub(crate) struct Instance {
     /// because adding a mark sleeps. Never taken by the fsnotify callbacks.
     #[pin]
     watch_lock: Mutex<()>,
-    /// The user this instance and its watches are charged to (`inotify_data.ucounts`).
-    pub(crate) uid: Kuid,
-    /// Gives back the instance's charge when the instance is freed.
-    _charge: InstanceCharge,
+    /// The user this instance and its watches are charged to (`inotify_data.ucounts`); gives
+    /// back the instance's charge when the instance is freed.
+    charge: InstanceCharge,
+}
+
+impl Instance {
+    /// The user this instance and its watches are charged to.
+    pub(crate) fn uid(&self) -> Kuid {
+        self.charge.0
+    }
 }
 
 /// One instance charged to a user (`inc_ucount(..., UCOUNT_INOTIFY_INSTANCES)`), given back on
@@ -144,8 +150,7 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
             waitq: PollCondVarBox::new(c_str!("rust_inotify:waitq"), kernel::static_lock_class!())?,
             wds <- new_spinlock!(Idr::new(), "rust_inotify:wds"),
             watch_lock <- new_mutex!((), "rust_inotify:watches"),
-            uid,
-            _charge: charge,
+            charge,
         }),
         GFP_KERNEL,
     )
@@ -163,14 +168,23 @@ pub(crate) fn release(group: &Group) {
 
     // `fsnotify_clear_marks_by_group()` is not exported; the wd table has every mark.
     let guard = inst.watch_lock.lock();
+    let mut last: Option<ARef<Mark>> = None;
     loop {
-        let mark = inst.wds.lock().iter().next().map(|(_, mark)| mark.clone());
-        match mark {
-            // `freeing_mark` removes it from the table (or is doing so on another CPU).
-            Some(mark) => mark.destroy(),
-            None => break,
+        let Some(mark) = inst.wds.lock().iter().next().map(|(_, mark)| mark.clone()) else {
+            break;
+        };
+        // `freeing_mark` removes it from the table; if it is still there, another CPU is
+        // freeing it (unlink, unmount, a one-shot event) and will remove it: let it run.
+        if last
+            .as_ref()
+            .is_some_and(|l| core::ptr::eq::<Mark>(&**l, &*mark))
+        {
+            glue::cond_resched();
         }
+        mark.destroy();
+        last = Some(mark);
     }
+    drop(last);
     drop(guard);
     glue::wait_marks_destroyed();
 }
@@ -400,7 +414,7 @@ fn new_watch(
     let wd = allocated.map_err(Error::from)?;
 
     // Increment the number of watches the user has.
-    match ucounts::charge(inst.uid, Kind::Watches, limits::max_user_watches()) {
+    match ucounts::charge(inst.uid(), Kind::Watches, limits::max_user_watches()) {
         Ok(true) => {}
         Ok(false) => {
             inst.remove_from_idr(&mark);
@@ -415,7 +429,7 @@ fn new_watch(
     // We are on the idr, now get on the inode.
     if let Err(e) = mark.attach(inode) {
         inst.remove_from_idr(&mark);
-        ucounts::uncharge(inst.uid, Kind::Watches);
+        ucounts::uncharge(inst.uid(), Kind::Watches);
         return Err(e);
     }
     // CAST: ids are at most INT_MAX.
