@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -71,17 +74,26 @@ TEST(write_mode_open_is_refused)
 
 TEST(rmmod_refused_while_open_then_fine_after_close)
 {
-	int fd = open(RUST_INOTIFY_DEV, O_RDONLY);
+	int fd = open(RUST_INOTIFY_DEV, O_RDONLY | O_NONBLOCK);
+	struct rust_inotify_add_watch w = {
+		.pathname = (uintptr_t)"/tmp", .dirfd = AT_FDCWD, .mask = IN_ATTRIB,
+	};
+	int bytes = 0;
 	int modfd;
 
 	ASSERT_LE(0, fd);
+	/* A watch and a queued event, which the unload must not trip over. */
+	ASSERT_EQ(1, ioctl(fd, RUST_INOTIFY_IOC_ADD_WATCH, &w));
+	ASSERT_EQ(0, chmod("/tmp", 01777));
+	ASSERT_EQ(0, ioctl(fd, FIONREAD, &bytes));
+	ASSERT_EQ(16, bytes);
 	/* The open file holds the module: delete_module() refuses. */
 	EXPECT_EQ(-1, delete_module("rust_inotify", O_NONBLOCK));
 	EXPECT_EQ(EWOULDBLOCK, errno);
 	EXPECT_EQ(0, access("/sys/module/rust_inotify", F_OK));
 	EXPECT_EQ(0, access(RUST_INOTIFY_DEV, F_OK));
 
-	/* A watch and a queued event do not change that; after the close, unload works. */
+	/* After the close, which frees the watch and the event, unload works. */
 	EXPECT_EQ(0, close(fd));
 	ASSERT_EQ(0, delete_module("rust_inotify", O_NONBLOCK)) {
 		TH_LOG("delete_module: %s", strerror(errno));
