@@ -27,6 +27,7 @@
 
 #define TARGET_WD 0x34d71d6
 #define LOOP_ITERS 100000
+#define RESTORES 100
 
 static const struct backend *backends[] = { &kernel_backend, &rust_backend };
 
@@ -156,18 +157,23 @@ int main(void)
 	ok &= same;
 
 	printf("3. CRIU restores a watch whose wd was 0x%x (%d)\n", TARGET_WD, TARGET_WD);
+	/* One restore is below the guest clock's resolution (jiffies): time RESTORES of them. */
 	for (int b = 0; b < 2; b++) {
-		int fd = backends[b]->init(IN_NONBLOCK), wd;
+		int fds_r[RESTORES], wd = -1;
 		double t0 = now();
 
-		ioctl(fd, INOTIFY_IOC_SETNEXTWD, (unsigned long)TARGET_WD);
-		wd = backends[b]->add_watch(fd, watched, IN_ALL_EVENTS);
-		restore[b] = now() - t0;
-		printf("   %-6s SETNEXTWD(0x%x) + add_watch = wd 0x%x in %.0f us%s\n",
-		       backends[b]->name, TARGET_WD, wd, restore[b] * 1e6,
+		for (int i = 0; i < RESTORES; i++) {
+			fds_r[i] = backends[b]->init(IN_NONBLOCK);
+			ioctl(fds_r[i], INOTIFY_IOC_SETNEXTWD, (unsigned long)TARGET_WD);
+			wd = backends[b]->add_watch(fds_r[i], watched, IN_ALL_EVENTS);
+			ok &= wd == TARGET_WD;
+		}
+		restore[b] = (now() - t0) / RESTORES;
+		for (int i = 0; i < RESTORES; i++)
+			close(fds_r[i]);
+		printf("   %-6s open + SETNEXTWD(0x%x) + add_watch = wd 0x%x: %.0f us each (x%d)%s\n",
+		       backends[b]->name, TARGET_WD, wd, restore[b] * 1e6, RESTORES,
 		       wd == TARGET_WD ? "" : "  <- WRONG");
-		ok &= wd == TARGET_WD;
-		close(fd);
 	}
 	printf("   without the ioctl, CRIU's loop: add, and rm again until the wd is the one wanted\n");
 	printf("   (both loops run at once, one per guest CPU)\n");
