@@ -54,39 +54,29 @@ mod ffi {
     };
     use kernel::prelude::*;
 
-    /// `struct fsnotify_group`, opaque: its layout is glue.c's business.
-    #[repr(C)]
-    pub(super) struct FsnotifyGroup {
-        _data: [u8; 0],
-        _marker: PhantomData<(*mut u8, PhantomPinned)>,
+    /// Declares C structs that Rust only handles by pointer (the Nomicon's opaque struct).
+    macro_rules! opaque {
+        ($($(#[$doc:meta])* $name:ident;)*) => {$(
+            $(#[$doc])*
+            #[repr(C)]
+            pub(super) struct $name {
+                _data: [u8; 0],
+                _marker: PhantomData<(*mut u8, PhantomPinned)>,
+            }
+        )*};
     }
 
-    /// `struct fsnotify_mark`, opaque.
-    #[repr(C)]
-    pub(super) struct FsnotifyMark {
-        _data: [u8; 0],
-        _marker: PhantomData<(*mut u8, PhantomPinned)>,
-    }
-
-    /// `struct inode`, opaque here: `bindings::inode` holds types that are not FFI-safe.
-    #[repr(C)]
-    pub(super) struct Inode {
-        _data: [u8; 0],
-        _marker: PhantomData<(*mut u8, PhantomPinned)>,
-    }
-
-    /// `struct path`, opaque here for the same reason.
-    #[repr(C)]
-    pub(super) struct Path {
-        _data: [u8; 0],
-        _marker: PhantomData<(*mut u8, PhantomPinned)>,
-    }
-
-    /// `struct idr`, opaque.
-    #[repr(C)]
-    pub(super) struct CIdr {
-        _data: [u8; 0],
-        _marker: PhantomData<(*mut u8, PhantomPinned)>,
+    opaque! {
+        /// `struct fsnotify_group`: its layout is glue.c's business.
+        FsnotifyGroup;
+        /// `struct fsnotify_mark`.
+        FsnotifyMark;
+        /// `struct inode`, opaque here: `bindings::inode` holds types that are not FFI-safe.
+        Inode;
+        /// `struct path`, opaque here for the same reason.
+        Path;
+        /// `struct idr`.
+        CIdr;
     }
 
     /// `struct rust_inotify_mark_info` of glue.h.
