@@ -189,20 +189,35 @@ pub(crate) fn release(group: &Group) {
     glue::wait_marks_destroyed();
 }
 
-/// `round_event_name_len`, `copy_event_to_user`: writes one event record; returns its length.
+/// The 16-byte `struct inotify_event` header.
+fn event_header(wd: i32, mask: u32, cookie: u32, len: u32) -> [u8; EVENT_SIZE] {
+    let mut header = [0u8; EVENT_SIZE];
+    let fields = [
+        wd.to_ne_bytes(),
+        mask.to_ne_bytes(),
+        cookie.to_ne_bytes(),
+        len.to_ne_bytes(),
+    ];
+    header.copy_from_slice(fields.as_flattened());
+    header
+}
+
+/// `copy_event_to_user`: writes one event record, name NUL-padded (`round_event_name_len`);
+/// returns its length.
 fn copy_event_to_user(event: &Event, writer: &mut UserSliceWriter) -> Result<usize> {
-    // The largest record: a header and a NAME_MAX name padded to a multiple of 16.
+    // The largest record: a header and a NAME_MAX name padded to a multiple of 16. Zeroed, so
+    // that the padding is NULs and nothing of kernel memory reaches user space.
     let mut record = [0u8; EVENT_SIZE + 256];
     let len = event.record_len();
     let record = record.get_mut(..len).ok_or(EINVAL)?;
-    let header = [
-        event.wd.to_ne_bytes(),
-        inotify_mask_to_arg(event.mask).to_ne_bytes(),
-        event.cookie.to_ne_bytes(),
-        (event.padded_name_len() as u32).to_ne_bytes(),
-    ];
-    record[..EVENT_SIZE].copy_from_slice(header.as_flattened());
-    // The name, then NULs up to the padded length: the record was zeroed.
+    // CAST: a padded name is at most 256 bytes.
+    let header = event_header(
+        event.wd,
+        inotify_mask_to_arg(event.mask),
+        event.cookie,
+        event.padded_name_len() as u32,
+    );
+    record[..EVENT_SIZE].copy_from_slice(&header);
     if let Some(dst) = record.get_mut(EVENT_SIZE..EVENT_SIZE + event.name.len()) {
         dst.copy_from_slice(&event.name);
     }
@@ -230,7 +245,11 @@ pub(crate) fn read(inst: &Instance, mut writer: UserSliceWriter, nonblock: bool)
                 Some(len) if len > writer.len() => {
                     return if copied > 0 { Ok(copied) } else { Err(EINVAL) };
                 }
-                Some(_) => break queue.pop(),
+                Some(_) => {
+                    if let Some(event) = queue.pop() {
+                        break event;
+                    }
+                }
                 None if copied > 0 => return Ok(copied),
                 None if nonblock => return Err(EAGAIN),
                 None => {
@@ -240,30 +259,18 @@ pub(crate) fn read(inst: &Instance, mut writer: UserSliceWriter, nonblock: bool)
                 }
             }
         };
-        // The overflow event goes straight back to the queue's reserve, so that it can be
-        // queued again while this copy is made, as upstream's static overflow event can.
-        let event = match event {
-            Some(event) if event.wd == -1 => {
-                queue.recycle(event);
-                None
-            }
-            event => event,
-        };
-        drop(queue);
-        copied += match event {
-            Some(event) => copy_event_to_user(&event, &mut writer)?,
-            None => copy_overflow_to_user(&mut writer)?,
-        };
+        if event.wd == -1 {
+            // The overflow event goes straight back to the queue's reserve, so that it can be
+            // queued again while this copy is made, as upstream's static overflow event can.
+            queue.recycle(event);
+            drop(queue);
+            writer.write_slice(&event_header(-1, IN_Q_OVERFLOW, 0, 0))?;
+            copied += EVENT_SIZE;
+        } else {
+            drop(queue);
+            copied += copy_event_to_user(&event, &mut writer)?;
+        }
     }
-}
-
-/// Writes the `IN_Q_OVERFLOW` record: wd -1, no cookie, no name.
-fn copy_overflow_to_user(writer: &mut UserSliceWriter) -> Result<usize> {
-    let mut record = [0u8; EVENT_SIZE];
-    record[..4].copy_from_slice(&(-1i32).to_ne_bytes());
-    record[4..8].copy_from_slice(&IN_Q_OVERFLOW.to_ne_bytes());
-    writer.write_slice(&record)?;
-    Ok(EVENT_SIZE)
 }
 
 /// `inotify_poll`: readable exactly when the queue is not empty; never writable.
