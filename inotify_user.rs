@@ -297,7 +297,9 @@ pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
                 .write(&bytes)?;
             Ok(0)
         }
-        INOTIFY_IOC_SETNEXTWD if HAS_SETNEXTWD => {
+        // Compiled in only with checkpoint/restore, as upstream's is; else `ENOTTY` below.
+        #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+        INOTIFY_IOC_SETNEXTWD => {
             // The argument is the value itself, as upstream takes it.
             if !(1..=i32::MAX as usize).contains(&arg) {
                 return Err(EINVAL);
