@@ -14,6 +14,8 @@
 #include <linux/exportfs.h>
 #include <linux/fs.h>
 #include <linux/fsnotify_backend.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/idr.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -102,9 +104,19 @@ static void rust_inotify_init_max_user_watches(void)
 static int glue_handle_inode_event(struct fsnotify_mark *mark, u32 mask, struct inode *inode,
 				   struct inode *dir, const struct qstr *name, u32 cookie)
 {
-	return rust_inotify_handle_inode_event(mark->group->private, mark, mask,
-					       name ? name->name : NULL, name ? name->len : 0,
-					       cookie);
+	struct mem_cgroup *old_memcg;
+	int ret;
+
+	/*
+	 * Whoever is interested in the event pays for its allocation, as upstream's
+	 * inotify_handle_inode_event() has it.
+	 */
+	old_memcg = set_active_memcg(mark->group->memcg);
+	ret = rust_inotify_handle_inode_event(mark->group->private, mark, mask,
+					      name ? name->name : NULL, name ? name->len : 0,
+					      cookie);
+	set_active_memcg(old_memcg);
+	return ret;
 }
 
 static void glue_freeing_mark(struct fsnotify_mark *mark, struct fsnotify_group *group)
@@ -112,9 +124,24 @@ static void glue_freeing_mark(struct fsnotify_mark *mark, struct fsnotify_group 
 	rust_inotify_freeing_mark(group->private, mark);
 }
 
+/*
+ * Groups not yet freed. Module exit waits for none to be left: a group's last reference can be
+ * dropped by the mark reaper long after its file is closed, and its free_mark and
+ * free_group_priv callbacks are module code.
+ */
+static atomic_t live_groups = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(live_groups_wq);
+
 static void glue_free_group_priv(struct fsnotify_group *group)
 {
 	rust_inotify_free_group_priv(group->private);
+	if (atomic_dec_and_test(&live_groups))
+		wake_up(&live_groups_wq);
+}
+
+void rust_inotify_wait_groups_freed(void)
+{
+	wait_event(live_groups_wq, !atomic_read(&live_groups));
 }
 
 static void glue_free_mark(struct fsnotify_mark *mark)
@@ -134,8 +161,12 @@ struct fsnotify_group *rust_inotify_group_new(void *private)
 	struct fsnotify_group *group;
 
 	group = fsnotify_alloc_group(&rust_inotify_fsnotify_ops, FSNOTIFY_GROUP_USER);
-	if (!IS_ERR(group))
-		group->private = private;
+	if (IS_ERR(group))
+		return group;
+	atomic_inc(&live_groups);
+	group->private = private;
+	/* The watcher's memcg pays for its events; fsnotify puts it with the group. */
+	group->memcg = get_mem_cgroup_from_mm(current->mm);
 	return group;
 }
 
@@ -149,9 +180,26 @@ void rust_inotify_wait_marks_destroyed(void)
 	fsnotify_wait_marks_destroyed();
 }
 
-void rust_inotify_cond_resched(void)
+/*
+ * fsnotify_clear_marks_by_group(group, FSNOTIFY_OBJ_TYPE_ANY), which is not exported: destroys
+ * every mark of the group. A mark that someone else detaches meanwhile leaves the list under the
+ * group's lock, so this never waits for them.
+ */
+void rust_inotify_clear_marks(struct fsnotify_group *group)
 {
-	cond_resched();
+	struct fsnotify_mark *mark;
+
+	for (;;) {
+		fsnotify_group_lock(group);
+		mark = list_first_entry_or_null(&group->marks_list, struct fsnotify_mark, g_list);
+		if (mark)
+			rust_inotify_mark_get(mark);
+		fsnotify_group_unlock(group);
+		if (!mark)
+			return;
+		fsnotify_destroy_mark(mark, group);
+		fsnotify_put_mark(mark);
+	}
 }
 
 static unsigned int to_mark_flags(u32 in_flags)
@@ -279,14 +327,18 @@ bool rust_inotify_inode_is_dir(const struct inode *inode)
 
 /* ---- fdinfo: fs/notify/fdinfo.c ---- */
 
-void rust_inotify_for_each_mark(struct fsnotify_group *group,
+/* show_fdinfo() of fs/notify/fdinfo.c: each mark, newest first, until the buffer is full. */
+void rust_inotify_for_each_mark(struct fsnotify_group *group, struct seq_file *m,
 				void (*cb)(void *ctx, struct fsnotify_mark *mark), void *ctx)
 {
 	struct fsnotify_mark *mark;
 
 	fsnotify_group_lock(group);
-	list_for_each_entry(mark, &group->marks_list, g_list)
+	list_for_each_entry(mark, &group->marks_list, g_list) {
 		cb(ctx, mark);
+		if (seq_has_overflowed(m))
+			break;
+	}
 	fsnotify_group_unlock(group);
 }
 

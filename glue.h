@@ -55,10 +55,11 @@ struct fsnotify_group *rust_inotify_group_new(void *private);
 void rust_inotify_group_put(struct fsnotify_group *group);
 void *rust_inotify_group_private(struct fsnotify_group *group);
 void rust_inotify_group_kill_fasync(struct fsnotify_group *group);
-void rust_inotify_for_each_mark(struct fsnotify_group *group,
+void rust_inotify_for_each_mark(struct fsnotify_group *group, struct seq_file *m,
 				void (*cb)(void *ctx, struct fsnotify_mark *mark), void *ctx);
 void rust_inotify_wait_marks_destroyed(void);
-void rust_inotify_cond_resched(void);
+void rust_inotify_wait_groups_freed(void);
+void rust_inotify_clear_marks(struct fsnotify_group *group);
 struct fsnotify_mark *rust_inotify_mark_new(struct fsnotify_group *group, u32 mask, u32 in_flags);
 struct fsnotify_group *rust_inotify_mark_group(struct fsnotify_mark *mark);
 int rust_inotify_mark_wd(struct fsnotify_mark *mark);

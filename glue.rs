@@ -9,7 +9,8 @@
 //! or `namei.h`, so glue.c holds the `file_operations` and `fsnotify_ops` tables, the mark's
 //! layout and thin calls; every entry point that C calls is defined here and forwards to safe
 //! code in `inotify_user.rs` and `inotify_fsnotify.rs`. Nothing else in the module uses
-//! `bindings::` or `unsafe`.
+//! `bindings::`, and the only other `unsafe` is the one-time initialisation of a
+//! `global_lock!` in `ucounts.rs`.
 //!
 //! The objects:
 //! - [`Group`]: an fsnotify group (`struct fsnotify_group`); its private data is the instance.
@@ -77,6 +78,8 @@ mod ffi {
         Path;
         /// `struct idr`.
         CIdr;
+        /// `struct seq_file`, for the same reason as `Inode`.
+        SeqFile;
     }
 
     /// `struct rust_inotify_mark_info` of glue.h.
@@ -104,11 +107,13 @@ mod ffi {
         pub(super) fn rust_inotify_group_kill_fasync(group: *mut FsnotifyGroup);
         pub(super) fn rust_inotify_for_each_mark(
             group: *mut FsnotifyGroup,
+            m: *mut SeqFile,
             cb: unsafe extern "C" fn(ctx: *mut c_void, mark: *mut FsnotifyMark),
             ctx: *mut c_void,
         );
         pub(super) fn rust_inotify_wait_marks_destroyed();
-        pub(super) fn rust_inotify_cond_resched();
+        pub(super) fn rust_inotify_wait_groups_freed();
+        pub(super) fn rust_inotify_clear_marks(group: *mut FsnotifyGroup);
         pub(super) fn rust_inotify_mark_new(
             group: *mut FsnotifyGroup,
             mask: u32,
@@ -172,8 +177,10 @@ pub(crate) mod limits {
 
 /// The registration of the misc device `/dev/rust_inotify`.
 ///
-/// Dropping it deregisters the device and then waits until every mark is destroyed, so that no
-/// fsnotify callback runs into the module's code after it is unloaded.
+/// Dropping it deregisters the device, waits until every group is freed (a group's last
+/// reference can be dropped by fsnotify's mark reaper after its file is closed), then until the
+/// reaper is idle, so that no fsnotify callback runs into the module's code after it is
+/// unloaded.
 pub(crate) struct MiscRegistration(());
 
 impl MiscRegistration {
@@ -189,6 +196,8 @@ impl Drop for MiscRegistration {
     fn drop(&mut self) {
         // SAFETY: The device was registered in `register`, and is deregistered once, here.
         unsafe { ffi::rust_inotify_misc_deregister() };
+        // SAFETY: No precondition; module exit is process context.
+        unsafe { ffi::rust_inotify_wait_groups_freed() };
         wait_marks_destroyed();
     }
 }
@@ -197,12 +206,6 @@ impl Drop for MiscRegistration {
 pub(crate) fn wait_marks_destroyed() {
     // SAFETY: No precondition; it sleeps, and callers are in process context.
     unsafe { ffi::rust_inotify_wait_marks_destroyed() }
-}
-
-/// Gives the CPU to another task if one should run (`cond_resched`).
-pub(crate) fn cond_resched() {
-    // SAFETY: No precondition; callers are in process context and hold no spinlock.
-    unsafe { ffi::rust_inotify_cond_resched() }
 }
 
 /// An fsnotify group whose private data is an [`Instance`].
@@ -222,8 +225,8 @@ unsafe impl Sync for Group {}
 impl Group {
     /// Creates a group owning `instance`; returns it with the one reference the file keeps.
     fn create(instance: Pin<KBox<Instance>>) -> Result<*mut ffi::FsnotifyGroup> {
-        // SAFETY: The instance stays pinned: it is only freed through `KBox::from_raw` in
-        // `rust_inotify_free_group_priv`, which pins it again.
+        // SAFETY: The instance is never moved out of its box: it is only borrowed through the
+        // group's private pointer and dropped in place by `rust_inotify_free_group_priv`.
         let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(instance) });
         // SAFETY: `raw` is a valid pointer that the group will own.
         let group = unsafe { ffi::rust_inotify_group_new(raw.cast()) };
@@ -245,6 +248,7 @@ impl Group {
         unsafe { &*ptr.cast() }
     }
 
+    /// The C group.
     fn as_ptr(&self) -> *mut ffi::FsnotifyGroup {
         self.0.get()
     }
@@ -280,8 +284,16 @@ impl Group {
             .ok_or(ENOMEM)
     }
 
-    /// Calls `f` on each of the group's marks, newest first, under the group's mark lock.
-    pub(crate) fn for_each_mark<F: FnMut(&Mark)>(&self, mut f: F) {
+    /// Destroys every mark of the group (`fsnotify_clear_marks_by_group`); each gets its
+    /// `freeing_mark`. May sleep.
+    pub(crate) fn clear_marks(&self) {
+        // SAFETY: The group is alive by the type invariant; callers are in process context.
+        unsafe { ffi::rust_inotify_clear_marks(self.as_ptr()) }
+    }
+
+    /// Calls `f` on each of the group's marks, newest first, under the group's mark lock, until
+    /// `seq`'s buffer is full (`show_fdinfo` of `fs/notify/fdinfo.c`).
+    pub(crate) fn for_each_mark<F: FnMut(&Mark)>(&self, seq: &SeqFile, mut f: F) {
         /// Calls the closure behind `ctx` on one mark.
         ///
         /// # Safety
@@ -296,10 +308,13 @@ impl Group {
             // SAFETY: The mark is on the group's list, under the group's lock, for this call.
             f(unsafe { Mark::from_raw(mark) });
         }
-        // SAFETY: The group is alive; `trampoline::<F>` matches what `ctx` points to.
+        let seq = core::ptr::from_ref(seq).cast_mut().cast::<ffi::SeqFile>();
+        // SAFETY: The group is alive; `SeqFile` is a transparent wrapper of the live `seq_file`
+        // passed to `show_fdinfo`; `trampoline::<F>` matches what `ctx` points to.
         unsafe {
             ffi::rust_inotify_for_each_mark(
                 self.as_ptr(),
+                seq,
                 trampoline::<F>,
                 core::ptr::from_mut(&mut f).cast(),
             )
@@ -311,8 +326,9 @@ impl Group {
 ///
 /// # Invariants
 ///
-/// The wrapped mark was created by glue.c (`rust_inotify_mark_new`), and its reference count is
-/// non-zero while a `&Mark` exists.
+/// The wrapped mark was created by glue.c (`rust_inotify_mark_new`), and while a `&Mark` exists
+/// it is either counted (the borrow comes from an [`ARef<Mark>`]) or lent by fsnotify to a
+/// callback inside its SRCU read section, which keeps its memory alive.
 #[repr(transparent)]
 pub(crate) struct Mark(Opaque<ffi::FsnotifyMark>);
 
@@ -325,7 +341,8 @@ unsafe impl Sync for Mark {}
 // freed (glue.c `glue_free_mark`) only when the count reaches zero.
 unsafe impl AlwaysRefCounted for Mark {
     fn inc_ref(&self) {
-        // SAFETY: The count is non-zero by the type invariant.
+        // SAFETY: The count is non-zero: this module only takes new references from counted
+        // ones (`ARef::clone`), never from a mark fsnotify lends to a callback.
         unsafe { ffi::rust_inotify_mark_get(self.as_ptr()) }
     }
 
@@ -346,6 +363,7 @@ impl Mark {
         unsafe { &*ptr.cast() }
     }
 
+    /// The C mark.
     fn as_ptr(&self) -> *mut ffi::FsnotifyMark {
         self.0.get()
     }
@@ -382,8 +400,12 @@ impl Mark {
 
     /// Replaces the mark's mask and `IN_ONESHOT`/`IN_EXCL_UNLINK` flags, then recalculates the
     /// inode's interest.
+    ///
+    /// Upstream sets both in one `mark->lock` section; here the flags are set in one and the
+    /// mask in `fsnotify_modify_mark_mask()`'s own (`fsnotify_recalc_mask()` is not exported),
+    /// so an event racing with the update may see the new flags with the old mask.
     pub(crate) fn update(&self, mask: u32, in_flags: u32) {
-        // SAFETY: The mark is alive; the update takes the mark's lock, then the group's.
+        // SAFETY: The mark is alive; the update takes the mark's lock, then its connector's.
         unsafe { ffi::rust_inotify_mark_update(self.as_ptr(), mask, in_flags) }
     }
 
@@ -453,6 +475,7 @@ pub(crate) struct MarkInfo {
 pub(crate) struct Path(bindings::path);
 
 impl Path {
+    /// The C path.
     fn as_ffi(&self) -> *const ffi::Path {
         core::ptr::from_ref(&self.0).cast()
     }
@@ -497,6 +520,7 @@ impl Drop for Path {
 pub(crate) struct Inode(Opaque<ffi::Inode>);
 
 impl Inode {
+    /// The C inode.
     fn as_ptr(&self) -> *mut ffi::Inode {
         self.0.get()
     }
@@ -690,8 +714,8 @@ unsafe extern "C" fn rust_inotify_freeing_mark(private: *mut c_void, mark: *mut 
 ///
 /// # Safety
 ///
-/// Called only by fsnotify through glue.c's `rust_inotify_fsnotify_ops`, for a group that
-/// [`Group::create`] made and a mark of that group.
+/// Called only by fsnotify through glue.c's `rust_inotify_fsnotify_ops`, once, for a group that
+/// [`Group::create`] made, when its last reference is dropped.
 #[no_mangle]
 unsafe extern "C" fn rust_inotify_free_group_priv(private: *mut c_void) {
     // SAFETY: `private` came from `KBox::into_raw` in `Group::create`, and this is the group's

@@ -40,20 +40,29 @@ impl Instance {
         name: Option<&[u8]>,
         cookie: u32,
     ) -> Result {
-        self.queue_event(mark, mask, name, cookie)?;
+        if !self.queue_event(mark, mask, name, cookie)? {
+            return Ok(());
+        }
         if mark.in_flags() & IN_ONESHOT != 0 {
             mark.destroy();
         }
         Ok(())
     }
 
-    /// The queueing half of `inotify_handle_inode_event`.
-    fn queue_event(&self, mark: &Mark, mut mask: u32, name: Option<&[u8]>, cookie: u32) -> Result {
+    /// The queueing half of `inotify_handle_inode_event`. Returns `false` if the mark is being
+    /// detached, and no event was made.
+    fn queue_event(
+        &self,
+        mark: &Mark,
+        mut mask: u32,
+        name: Option<&[u8]>,
+        cookie: u32,
+    ) -> Result<bool> {
         // We can be racing with the mark being detached: don't report an event with an
         // invalid wd.
         let wd = mark.wd();
         if wd == -1 {
-            return Ok(());
+            return Ok(false);
         }
         // inotify never reported IN_ISDIR with MOVE_SELF and DELETE_SELF.
         if mask & (IN_MOVE_SELF | IN_DELETE_SELF) != 0 {
@@ -74,7 +83,7 @@ impl Instance {
         if matches!(inserted, Inserted::Queued | Inserted::Overflow(true)) {
             self.wake(mark);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Wakes readers and pollers, and signals `O_ASYNC` owners, after an event was queued.

@@ -59,8 +59,9 @@ use crate::{
     }, //
 };
 
-/// `O_ACCMODE` and `O_RDONLY`: an instance is opened read-only, as `inotify_init1()`'s fd is.
+/// `O_ACCMODE`: the access mode bits of the open flags.
 const O_ACCMODE: u32 = 0o3;
+/// `O_RDONLY`: an instance is opened read-only, as `inotify_init1()`'s fd is.
 const O_RDONLY: u32 = 0;
 
 /// `EPOLLIN | EPOLLRDNORM`.
@@ -152,7 +153,7 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
             watch_lock <- new_mutex!((), "rust_inotify:watches"),
             charge,
         }),
-        GFP_KERNEL,
+        GFP_KERNEL_ACCOUNT,
     )
 }
 
@@ -166,26 +167,8 @@ pub(crate) fn release(group: &Group) {
     let queued = inst.notification.lock().shut_down();
     drop(queued);
 
-    // `fsnotify_clear_marks_by_group()` is not exported; the wd table has every mark.
-    let guard = inst.watch_lock.lock();
-    let mut last: Option<ARef<Mark>> = None;
-    loop {
-        let Some(mark) = inst.wds.lock().iter().next().map(|(_, mark)| mark.clone()) else {
-            break;
-        };
-        // `freeing_mark` removes it from the table; if it is still there, another CPU is
-        // freeing it (unlink, unmount, a one-shot event) and will remove it: let it run.
-        if last
-            .as_ref()
-            .is_some_and(|l| core::ptr::eq::<Mark>(&**l, &*mark))
-        {
-            glue::cond_resched();
-        }
-        mark.destroy();
-        last = Some(mark);
-    }
-    drop(last);
-    drop(guard);
+    // Each mark's `freeing_mark` frees its wd; their IN_IGNORED events are dropped.
+    group.clear_marks();
     glue::wait_marks_destroyed();
 }
 
@@ -202,27 +185,28 @@ fn event_header(wd: i32, mask: u32, cookie: u32, len: u32) -> [u8; EVENT_SIZE] {
     header
 }
 
-/// `copy_event_to_user`: writes one event record, name NUL-padded (`round_event_name_len`);
-/// returns its length.
+/// `copy_event_to_user`: writes one event record: the header, the name, then NULs up to the
+/// padded length (`round_event_name_len`); returns its length.
+///
+/// Names can be longer than `NAME_MAX` (FUSE allows up to 4095 bytes), so the record is written
+/// in parts rather than assembled in a buffer.
 fn copy_event_to_user(event: &Event, writer: &mut UserSliceWriter) -> Result<usize> {
-    // The largest record: a header and a NAME_MAX name padded to a multiple of 16. Zeroed, so
-    // that the padding is NULs and nothing of kernel memory reaches user space.
-    let mut record = [0u8; EVENT_SIZE + 256];
-    let len = event.record_len();
-    let record = record.get_mut(..len).ok_or(EINVAL)?;
-    // CAST: a padded name is at most 256 bytes.
+    let padded = event.padded_name_len();
+    // CAST: names come from `struct qstr`, whose length is a `u32`.
     let header = event_header(
         event.wd,
         inotify_mask_to_arg(event.mask),
         event.cookie,
-        event.padded_name_len() as u32,
+        padded as u32,
     );
-    record[..EVENT_SIZE].copy_from_slice(&header);
-    if let Some(dst) = record.get_mut(EVENT_SIZE..EVENT_SIZE + event.name.len()) {
-        dst.copy_from_slice(&event.name);
+    writer.write_slice(&header)?;
+    if padded > 0 {
+        writer.write_slice(&event.name)?;
+        // At least one NUL, at most EVENT_ALIGN: nothing of kernel memory reaches user space.
+        let nuls = [0u8; EVENT_ALIGN];
+        writer.write_slice(nuls.get(..padded - event.name.len()).ok_or(EINVAL)?)?;
     }
-    writer.write_slice(record)?;
-    Ok(len)
+    Ok(EVENT_SIZE + padded)
 }
 
 /// `inotify_mask_to_arg`: the bits of an event's mask that user space sees.
@@ -354,25 +338,31 @@ fn inotify_arg_to_mask(inode: &Inode, arg: u32) -> u32 {
 
 /// `inotify_update_watch`: updates this instance's watch on `inode`, or creates one.
 ///
-/// What a new watch needs is allocated first, unlocked; it is dropped if the inode turns out
-/// to be watched already.
+/// What a new watch needs is allocated unlocked, then the lookup is done again under the lock:
+/// nothing is allocated under `watch_lock`, nor for updates of an existing watch.
 fn update_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
     let inst = group.instance();
-    let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
-    let mut preload = Preload::empty();
-    let need = inst.wds.lock().preload_need();
-    preload.reserve(need, GFP_KERNEL)?;
-
-    let _guard = inst.watch_lock.lock();
-    if let Some(existing) = group.find_mark(inode) {
-        let wd = update_existing_watch(&existing, inode, arg)?;
-        // A mark found while it was being destroyed has lost its wd already, and is no longer
-        // attached: the inode is then unwatched, and gets a new watch like any other.
-        if wd > 0 {
-            return Ok(wd);
+    let mut fresh = None;
+    loop {
+        let guard = inst.watch_lock.lock();
+        if let Some(existing) = group.find_mark(inode) {
+            let wd = update_existing_watch(&existing, inode, arg)?;
+            // A mark found while it was being destroyed has lost its wd already and is no
+            // longer attached: the inode is then unwatched, and gets a new watch.
+            if wd > 0 {
+                return Ok(wd);
+            }
         }
+        if let Some((mark, preload)) = fresh.take() {
+            return new_watch(group, mark, preload, inode);
+        }
+        drop(guard);
+        let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
+        let mut preload = Preload::empty();
+        let need = inst.wds.lock().preload_need();
+        preload.reserve(need, GFP_KERNEL)?;
+        fresh = Some((mark, preload));
     }
-    new_watch(group, mark, preload, inode)
 }
 
 /// `inotify_update_existing_watch`: replaces the mask and flags, or ORs them in with
@@ -463,7 +453,7 @@ fn rm_watch(group: &Group, arg: usize) -> Result {
 /// line with the next wd the allocator will try, so that a checkpoint can restore it with
 /// `INOTIFY_IOC_SETNEXTWD`.
 pub(crate) fn show_fdinfo(group: &Group, seq: &SeqFile) {
-    group.for_each_mark(|mark| {
+    group.for_each_mark(seq, |mark| {
         let Some(info) = mark.info() else {
             return;
         };

@@ -136,7 +136,7 @@ impl Notification {
             len: 0,
             bytes: 0,
             max_events,
-            overflow: Some(Event::new(-1, IN_Q_OVERFLOW, 0, &[], GFP_KERNEL)?),
+            overflow: Some(Event::new(-1, IN_Q_OVERFLOW, 0, &[], GFP_KERNEL_ACCOUNT)?),
             shutdown: false,
         })
     }

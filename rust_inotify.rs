@@ -60,7 +60,8 @@ module! {
 
 /// The module: the registration of `/dev/rust_inotify`.
 struct RustInotify {
-    _dev: glue::MiscRegistration,
+    /// `None` only while the module is being dropped.
+    dev: Option<glue::MiscRegistration>,
 }
 
 impl kernel::Module for RustInotify {
@@ -78,13 +79,15 @@ impl kernel::Module for RustInotify {
                 "off"
             }
         );
-        Ok(Self { _dev: dev })
+        Ok(Self { dev: Some(dev) })
     }
 }
 
 impl Drop for RustInotify {
     fn drop(&mut self) {
-        // `_dev` is dropped after this: it deregisters and waits for every mark.
+        // Deregister, and wait until every group and mark is freed, before the users table
+        // goes: freeing the last watches uncharges them.
+        drop(self.dev.take());
         ucounts::exit();
     }
 }

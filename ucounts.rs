@@ -107,11 +107,13 @@ pub(crate) fn charge(uid: Kuid, kind: Kind, max: u32) -> Result<bool> {
 pub(crate) fn uncharge(uid: Kuid, kind: Kind) {
     let mut users = USERS.lock();
     if let Some(i) = users.iter().position(|u| u.uid == uid) {
+        // PANIC: `i` comes from `position` on the same, locked, table.
         let entry = &mut users[i];
         let count = entry.count(kind);
         *count = count.saturating_sub(1);
         if entry.instances == 0 && entry.watches == 0 {
             // `swap_remove`: the order of entries does not matter.
+            // OVERFLOW: the table holds at least entry `i`.
             let last = users.len() - 1;
             users.as_mut_slice().swap(i, last);
             users.pop();
