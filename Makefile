@@ -58,7 +58,7 @@ rustfmt:
 rustfmt-check:
 	rustfmt --edition 2021 --config-path $(BUILD)/linux-source-7.3/.rustfmt.toml --check $(TOP)/*.rs
 
-tests: kernel
+tests: kernel modules module-nocr
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD)
 
 check: kernel modules module-nocr tests
