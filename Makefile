@@ -11,6 +11,9 @@
 # The module is built with MO= into build/, so the source tree stays clean.
 
 TOP        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# The machine's cargo (rustup) builds bindgen and the user-space tests; make sure it is found
+# even where the environment's PATH lacks it. The kernel's rustc is still /usr/bin/rustc.
+export PATH := $(PATH):$(HOME)/.cargo/bin
 BUILD      := $(TOP)/build
 KDIR       ?= $(BUILD)/kernel
 MODDIR     := $(BUILD)/module
