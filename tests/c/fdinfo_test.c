@@ -408,4 +408,95 @@ TEST_F(fdinfo, per_instance)
 	EXPECT_EQ(0, close(fd2));
 }
 
+/*
+ * Beyond upstream, the device's fdinfo ends with "rust_inotify next-wd:%x": where the next new
+ * watch's search starts, always a valid SETNEXTWD argument, so that a checkpoint can restore
+ * the allocator exactly. Rust-only: the kernel's inotify has no such line.
+ */
+static long next_wd(int fd)
+{
+	char path[64], line[512];
+	long next = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "rust_inotify next-wd:%lx", &next) == 1)
+			break;
+	fclose(f);
+	return next;
+}
+
+static int rust_add(int fd, const char *path)
+{
+	return rust_add_watch(fd, path, IN_ATTRIB);
+}
+
+TEST(rust_next_wd_line_follows_the_allocator)
+{
+	char dir[PATH_MAX], a[PATH_MAX + 2], b[PATH_MAX + 2], c[PATH_MAX + 2];
+	int fd = rust_init(0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, scratch_make(dir, sizeof(dir), "nextwd"));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(c, sizeof(c), "%s/c", dir);
+	ASSERT_EQ(0, mkdir(a, 0755));
+	ASSERT_EQ(0, mkdir(b, 0755));
+	ASSERT_EQ(0, mkdir(c, 0755));
+
+	EXPECT_EQ(1, next_wd(fd));
+	ASSERT_EQ(1, rust_add(fd, a));
+	EXPECT_EQ(2, next_wd(fd));
+	/* A removed wd does not move the cursor back. */
+	ASSERT_EQ(0, rust_rm_watch(fd, 1));
+	EXPECT_EQ(2, next_wd(fd));
+	ASSERT_EQ(0, ioctl(fd, INOTIFY_IOC_SETNEXTWD, 0x34d71d6UL));
+	EXPECT_EQ(0x34d71d6, next_wd(fd));
+	ASSERT_EQ(0x34d71d6, rust_add(fd, b));
+	EXPECT_EQ(0x34d71d7, next_wd(fd));
+	/* After INT_MAX the cursor wraps; the line shows where the search really starts: 1. */
+	ASSERT_EQ(0, ioctl(fd, INOTIFY_IOC_SETNEXTWD, (unsigned long)INT_MAX));
+	ASSERT_EQ(INT_MAX, rust_add(fd, c));
+	EXPECT_EQ(1, next_wd(fd));
+	close(fd);
+	scratch_remove(dir);
+}
+
+TEST(rust_next_wd_line_restores_the_allocator)
+{
+	char dir[PATH_MAX], a[PATH_MAX + 2], b[PATH_MAX + 2];
+	int fd = rust_init(0), restored;
+	long next;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, scratch_make(dir, sizeof(dir), "nextwd"));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	ASSERT_EQ(0, mkdir(a, 0755));
+	ASSERT_EQ(0, mkdir(b, 0755));
+	for (int i = 0; i < 5; i++) {
+		int wd = rust_add(fd, a);
+
+		ASSERT_EQ(i + 1, wd);
+		ASSERT_EQ(0, rust_rm_watch(fd, wd));
+	}
+	/* Checkpoint: the next new watch here would get 6. */
+	next = next_wd(fd);
+	ASSERT_EQ(6, next);
+
+	/* Restore into a new instance: the same next wd. */
+	restored = rust_init(0);
+	ASSERT_LE(0, restored);
+	ASSERT_EQ(0, ioctl(restored, INOTIFY_IOC_SETNEXTWD, (unsigned long)next));
+	EXPECT_EQ(rust_add(fd, b), rust_add(restored, b));
+	close(restored);
+	close(fd);
+	scratch_remove(dir);
+}
+
 TEST_HARNESS_MAIN
