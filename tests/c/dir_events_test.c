@@ -22,6 +22,7 @@
 #include "backend.h"
 #include "events.h"
 #include "evcheck.h"
+#include "scratch.h"
 
 FIXTURE(dev) {
 	int fd;			/* the instance, non-blocking */
@@ -41,7 +42,7 @@ FIXTURE_SETUP(dev)
 	ASSERT_LE(0, self->fd) {
 		TH_LOG("%s: init: %s", variant->be->name, strerror(errno));
 	}
-	ASSERT_EQ(0, make_scratch_dir(self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "evt"));
 	self->wd = variant->be->add_watch(self->fd, self->dir, IN_ALL_EVENTS);
 	ASSERT_EQ(1, self->wd);
 	ASSERT_NO_EVENTS(self->fd);
@@ -51,7 +52,7 @@ FIXTURE_TEARDOWN(dev)
 {
 	if (self->fd >= 0)
 		close(self->fd);
-	remove_tree(self->dir);
+	scratch_remove(self->dir);
 }
 
 #define D(name) pj(self->dir, name)

@@ -205,35 +205,6 @@ static inline const char *pj(const char *dir, const char *name)
 	return b;
 }
 
-/* Creates a fresh directory under the cwd and stores its absolute path in @dir. */
-static inline int make_scratch_dir(char *dir, size_t len)
-{
-	char cwd[PATH_MAX];
-
-	if (!getcwd(cwd, sizeof(cwd)))
-		return -1;
-	if (snprintf(dir, len, "%s/evt.XXXXXX", cwd) >= (int)len)
-		return -1;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static inline int evcheck_rm_one(const char *path, const struct stat *st, int flag,
-				 struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		umount2(path, MNT_DETACH);	/* a test may have left a mount behind */
-	remove(path);
-	return 0;
-}
-
-static inline void remove_tree(const char *dir)
-{
-	if (dir && dir[0])
-		nftw(dir, evcheck_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Creates (or truncates) @path with @data; returns 0 or -1. */
 static inline int write_file(const char *path, const char *data)
 {

@@ -24,6 +24,7 @@
 #include "backend.h"
 #include "events.h"
 #include "evcheck.h"
+#include "scratch.h"
 
 /* argv[1] that makes this binary exit at once (the exec case runs a copy of it). */
 #define EXIT_NOW_ARG "--file-events-exit-now"
@@ -47,7 +48,7 @@ FIXTURE_SETUP(fev)
 	ASSERT_LE(0, self->fd) {
 		TH_LOG("%s: init: %s", variant->be->name, strerror(errno));
 	}
-	ASSERT_EQ(0, make_scratch_dir(self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "evt"));
 	strcpy(self->f, pj(self->dir, "f"));
 	ASSERT_EQ(0, write_file(self->f, "0123456789"));
 	self->wd = variant->be->add_watch(self->fd, self->f, IN_ALL_EVENTS);
@@ -59,7 +60,7 @@ FIXTURE_TEARDOWN(fev)
 {
 	if (self->fd >= 0)
 		close(self->fd);
-	remove_tree(self->dir);
+	scratch_remove(self->dir);
 }
 
 /* LTP inotify01 / checklist: chmod, open(RO), read, close, open(RW), write, close. */

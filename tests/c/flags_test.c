@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "events.h"
 #include "evcheck.h"
+#include "scratch.h"
 
 FIXTURE(flg) {
 	int fd;			/* the instance, non-blocking */
@@ -40,7 +41,7 @@ FIXTURE_SETUP(flg)
 	ASSERT_LE(0, self->fd) {
 		TH_LOG("%s: init: %s", variant->be->name, strerror(errno));
 	}
-	ASSERT_EQ(0, make_scratch_dir(self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "evt"));
 	strcpy(self->f, pj(self->dir, "f"));
 	ASSERT_EQ(0, write_file(self->f, "0123456789"));
 }
@@ -49,7 +50,7 @@ FIXTURE_TEARDOWN(flg)
 {
 	if (self->fd >= 0)
 		close(self->fd);
-	remove_tree(self->dir);
+	scratch_remove(self->dir);
 }
 
 #define D(name) pj(self->dir, name)

@@ -22,6 +22,7 @@
 #include "backend.h"
 #include "events.h"
 #include "evcheck.h"
+#include "scratch.h"
 
 #define TEST_DIR	"test_dir"
 #define TEST_FILE	"test_file"
@@ -43,7 +44,7 @@ FIXTURE_SETUP(mul)
 	ASSERT_LE(0, self->fd) {
 		TH_LOG("%s: init: %s", variant->be->name, strerror(errno));
 	}
-	ASSERT_EQ(0, make_scratch_dir(self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "evt"));
 	ASSERT_EQ(0, mkdir(pj(self->dir, TEST_DIR), 0700));
 	ASSERT_EQ(0, write_file(pj(self->dir, TEST_FILE), "1"));
 }
@@ -52,7 +53,7 @@ FIXTURE_TEARDOWN(mul)
 {
 	if (self->fd >= 0)
 		close(self->fd);
-	remove_tree(self->dir);
+	scratch_remove(self->dir);
 }
 
 #define D(name) pj(self->dir, name)

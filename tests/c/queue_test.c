@@ -23,6 +23,7 @@
 #include "backend.h"
 #include "events.h"
 #include "evcheck.h"
+#include "scratch.h"
 
 #define KERNEL_MAX_QUEUED	"/proc/sys/fs/inotify/max_queued_events"
 #define RUST_MAX_QUEUED		"/sys/module/rust_inotify/parameters/max_queued_events"
@@ -82,7 +83,7 @@ FIXTURE_SETUP(que)
 	ASSERT_LE(0, self->saved_limit) {
 		TH_LOG("cannot read %s", self->limit_path);
 	}
-	ASSERT_EQ(0, make_scratch_dir(self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "evt"));
 	ASSERT_EQ(0, write_file(pj(self->dir, "a"), "0123456789"));
 	ASSERT_EQ(0, write_file(pj(self->dir, "b"), "0123456789"));
 }
@@ -92,7 +93,7 @@ FIXTURE_TEARDOWN_PARENT(que)
 {
 	if (self->limit_changed && write_limit(self->limit_path, self->saved_limit))
 		TH_LOG("could not restore %s to %ld", self->limit_path, self->saved_limit);
-	remove_tree(self->dir);
+	scratch_remove(self->dir);
 }
 
 #define D(name) pj(self->dir, name)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
@@ -42,15 +43,17 @@ static inline int scratch_rm_one(const char *path, const struct stat *st, int ty
 				 struct FTW *ftw)
 {
 	(void)st;
-	(void)type;
 	(void)ftw;
-	return remove(path);
+	if (type == FTW_DP || type == FTW_D)
+		umount2(path, MNT_DETACH);	/* a test may have left a mount behind */
+	remove(path);
+	return 0;
 }
 
-/* rm -rf @dir (no-op for an empty string). */
+/* rm -rf @dir, unmounting what a test left mounted in it (no-op for NULL or ""). */
 static inline void scratch_remove(const char *dir)
 {
-	if (dir[0])
+	if (dir && dir[0])
 		nftw(dir, scratch_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 

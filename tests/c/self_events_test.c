@@ -23,6 +23,7 @@
 #include "backend.h"
 #include "events.h"
 #include "evcheck.h"
+#include "scratch.h"
 
 FIXTURE(sev) {
 	int fd;			/* the instance, non-blocking */
@@ -43,7 +44,7 @@ FIXTURE_SETUP(sev)
 	ASSERT_LE(0, self->fd) {
 		TH_LOG("%s: init: %s", variant->be->name, strerror(errno));
 	}
-	ASSERT_EQ(0, make_scratch_dir(self->dir, sizeof(self->dir)));
+	ASSERT_EQ(0, scratch_make(self->dir, sizeof(self->dir), "evt"));
 }
 
 FIXTURE_TEARDOWN(sev)
@@ -52,7 +53,7 @@ FIXTURE_TEARDOWN(sev)
 		close(self->fd);
 	if (self->mnt[0])
 		umount2(self->mnt, MNT_DETACH);
-	remove_tree(self->dir);
+	scratch_remove(self->dir);
 }
 
 #define D(name) pj(self->dir, name)
