@@ -225,6 +225,8 @@ impl<T> Node<T> {
     ///
     /// The node is at `level` and covers `start`. Like [`Node::find_free`], this takes
     /// `O(level)` steps because no child is empty.
+    // Used by the KUnit tests; the module itself walks the group's marks, not the table.
+    #[cfg(CONFIG_KUNIT = "y")]
     fn find_taken(&self, level: u32, start: u64) -> Option<(u64, &T)> {
         let first = slot_index(start, level);
         match self {
@@ -279,6 +281,8 @@ impl<T> Node<T> {
     }
 
     /// Returns the value of `id`, if taken, in this node at `level`.
+    // Used by the KUnit tests; the module itself walks the group's marks, not the table.
+    #[cfg(CONFIG_KUNIT = "y")]
     fn get_mut(&mut self, mut level: u32, id: u64) -> Option<&mut T> {
         let mut node = self;
         loop {
@@ -681,6 +685,8 @@ impl<T> Idr<T> {
     }
 
     /// Returns the value of `id` for modification.
+    // Used by the KUnit tests; the module itself walks the group's marks, not the table.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut T> {
         let id = u64::from(id);
         if id >= capacity(self.height) {
@@ -728,6 +734,8 @@ impl<T> Idr<T> {
     }
 
     /// Returns an iterator over the ids and their values, in increasing id order.
+    // Used by the KUnit tests; the module itself walks the group's marks, not the table.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn iter(&self) -> Iter<'_, T> {
         Iter { idr: self, next: 0 }
     }
@@ -738,6 +746,8 @@ impl<T> Idr<T> {
     }
 
     /// Returns `true` if no id is taken.
+    // Used by the KUnit tests; the module itself walks the group's marks, not the table.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -746,6 +756,7 @@ impl<T> Idr<T> {
 /// An iterator over the ids of an [`Idr`] and their values, in increasing id order.
 ///
 /// Each step is one descent of the tree.
+#[cfg(CONFIG_KUNIT = "y")]
 pub(crate) struct Iter<'a, T> {
     /// The allocator being walked.
     idr: &'a Idr<T>,
@@ -753,6 +764,7 @@ pub(crate) struct Iter<'a, T> {
     next: u64,
 }
 
+#[cfg(CONFIG_KUNIT = "y")]
 impl<'a, T> Iterator for Iter<'a, T> {
     type Item = (u32, &'a T);
 

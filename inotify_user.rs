@@ -409,8 +409,15 @@ fn new_watch(
         drop(wds);
         preload.reserve(need, GFP_KERNEL)?;
     };
-    // On failure the table hands the reference back; it is dropped here, unlocked.
-    let wd = allocated.map_err(Error::from)?;
+    let wd = match allocated {
+        Ok(wd) => wd,
+        Err(e) => {
+            // The table hands the reference back; putting a mark may sleep, so it is dropped
+            // here, unlocked.
+            drop(e.value);
+            return Err(e.error);
+        }
+    };
 
     // Increment the number of watches the user has.
     match ucounts::charge(inst.uid(), Kind::Watches, limits::max_user_watches()) {
