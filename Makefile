@@ -4,49 +4,69 @@
 #
 #   make KDIR=<tree>        build rust_inotify.ko against any Rust-enabled kernel tree
 #   make modules_install    install it (KDIR as above)
-#   make check              set up, build the test kernel, run every test in a QEMU guest
-#   make demo               set up, build, boot the guest and show the module working
+#   make check              set up, build the debug kernel, run every test in a QEMU guest
+#   make demo               set up, build the lean kernel, boot it and show the module working
+#   make bench              the lean kernel under QEMU -icount: Rust/kernel instruction ratios
 #
-# Without KDIR, the project's own test kernel (build/kernel) is used, and built first.
+# Without KDIR, the project's debug kernel (build/kernel-debug) is used, and built first.
 # The module is built with MO= into build/, so the source tree stays clean.
 
 TOP        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 # The machine's cargo (rustup) builds bindgen and the user-space tests; make sure it is found
 # even where the environment's PATH lacks it. The kernel's rustc is still /usr/bin/rustc.
 export PATH := $(PATH):$(HOME)/.cargo/bin
+# bindgen's libclang must be LLVM 22 like clang and rustc (scripts/toolchain.sh says the same).
+export LIBCLANG_PATH ?= /usr/lib/llvm-22/lib
 BUILD      := $(TOP)/build
-KDIR       ?= $(BUILD)/kernel
+# The two kernels (scripts/build-kernel.sh): debug for `make check`, lean for demo and bench.
+DEBUG_KDIR := $(BUILD)/kernel-debug
+LEAN_KDIR  := $(BUILD)/kernel-lean
+KDIR       ?= $(DEBUG_KDIR)
 MODDIR     := $(BUILD)/module
 NOCRDIR    := $(BUILD)/module-nocr
 BINDGEN    ?= $(shell command -v bindgen 2>/dev/null || echo $(HOME)/.cargo/bin/bindgen)
-KMAKE      := $(MAKE) -C $(KDIR) M=$(TOP) LLVM=-19 RUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN) \
+kmake       = $(MAKE) -C $(1) M=$(TOP) LLVM=-22 RUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN) \
               CLIPPY_DRIVER=/usr/bin/clippy-driver
-MODSRC     := Kbuild $(wildcard $(TOP)/*.rs $(TOP)/*.c $(TOP)/*.h)
+KMAKE      := $(call kmake,$(KDIR))
 
-# The test kernel is a dependency only when it is the one we build.
-ifeq ($(KDIR),$(BUILD)/kernel)
-KERNEL_DEP := kernel
+# The debug kernel is a dependency only when it is the one we build.
+ifeq ($(KDIR),$(DEBUG_KDIR))
+KERNEL_DEP := kernel-debug
 endif
 
-.PHONY: all modules modules_install clean setup kernel check demo bench tests module-nocr \
-	clippy rustfmt rustfmt-check
+.PHONY: all modules modules_install clean setup kernel kernel-debug kernel-lean check demo bench \
+	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check
 
 all: modules
 
 setup:
 	@bash $(TOP)/scripts/setup.sh
 
-kernel: setup
-	@bash $(TOP)/scripts/build-kernel.sh $(BUILD) >/dev/null
+kernel: kernel-debug
+
+kernel-debug: setup
+	@bash $(TOP)/scripts/build-kernel.sh $(BUILD) debug >/dev/null
+
+kernel-lean: setup
+	@bash $(TOP)/scripts/build-kernel.sh $(BUILD) lean >/dev/null
 
 modules: $(KERNEL_DEP)
 	@mkdir -p $(MODDIR)
 	+$(KMAKE) MO=$(MODDIR) modules
 
-# The same module without INOTIFY_IOC_SETNEXTWD, for the off path's tests.
-module-nocr: $(KERNEL_DEP)
+# The module for each of the project's kernels.
+module-debug: kernel-debug
+	@mkdir -p $(BUILD)/module-debug
+	+$(call kmake,$(DEBUG_KDIR)) MO=$(BUILD)/module-debug modules
+
+module-lean: kernel-lean
+	@mkdir -p $(BUILD)/module-lean
+	+$(call kmake,$(LEAN_KDIR)) MO=$(BUILD)/module-lean modules
+
+# The same module without INOTIFY_IOC_SETNEXTWD, for the off path's tests (debug kernel).
+module-nocr: kernel-debug
 	@mkdir -p $(NOCRDIR)
-	+$(KMAKE) MO=$(NOCRDIR) RUST_INOTIFY_NO_SETNEXTWD=1 modules
+	+$(call kmake,$(DEBUG_KDIR)) MO=$(NOCRDIR) RUST_INOTIFY_NO_SETNEXTWD=1 modules
 
 modules_install: $(KERNEL_DEP)
 	+$(KMAKE) MO=$(MODDIR) modules_install
@@ -61,17 +81,22 @@ rustfmt:
 rustfmt-check:
 	rustfmt --edition 2021 --config-path $(BUILD)/linux-source-7.3/.rustfmt.toml --check $(TOP)/*.rs
 
-tests: kernel modules module-nocr
-	@bash $(TOP)/scripts/build-tests.sh $(BUILD)
+# The guest's programs and one initramfs per kernel (build/guest-VARIANT/initramfs.cpio).
+tests-debug: module-debug module-nocr
+	@bash $(TOP)/scripts/build-tests.sh $(BUILD) debug
 
-check: kernel modules module-nocr tests
-	@bash $(TOP)/scripts/run-guest.sh check $(BUILD)
+tests-lean: module-lean
+	@bash $(TOP)/scripts/build-tests.sh $(BUILD) lean
 
-demo: kernel modules tests
-	@bash $(TOP)/scripts/run-guest.sh demo $(BUILD)
+check: tests-debug
+	@bash $(TOP)/scripts/run-guest.sh check $(BUILD) debug
 
-bench: kernel modules tests
-	@bash $(TOP)/scripts/run-guest.sh bench $(BUILD)
+demo: tests-lean
+	@bash $(TOP)/scripts/run-guest.sh demo $(BUILD) lean
+
+bench: tests-lean
+	@bash $(TOP)/scripts/run-guest.sh bench $(BUILD) lean
 
 clean:
-	rm -rf $(MODDIR) $(NOCRDIR) $(BUILD)/module-clippy $(BUILD)/tests $(BUILD)/guest
+	rm -rf $(MODDIR) $(NOCRDIR) $(BUILD)/module-debug $(BUILD)/module-lean \
+		$(BUILD)/module-clippy $(BUILD)/tests $(BUILD)/guest-debug $(BUILD)/guest-lean

@@ -4,12 +4,16 @@
 # Builds the guest's test programs and its initramfs:
 #   build/tests/c/*            the kselftest-style C tests (static)
 #   build/tests/rust/...       the Rust user-space tests (static)
-#   build/guest/initramfs.cpio busybox, both module builds, the tests, tests/guest/init
-# Usage: scripts/build-tests.sh BUILD_DIR
+#   build/guest-VARIANT/initramfs.cpio
+#                              busybox (with mke2fs and losetup), the module built for that
+#                              kernel (and, for debug, the build without SETNEXTWD), the tests,
+#                              tests/guest/init
+# Usage: scripts/build-tests.sh BUILD_DIR VARIANT (debug or lean)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
+variant=${2:-debug}
 ksrc=$(ls -d "$build"/linux-source-7.* | sort -V | tail -n 1)
 out=$build/tests
 mkdir -p "$out/c" "$out/rust"
@@ -39,7 +43,8 @@ if [ -f "$top/tests/rust/Cargo.toml" ]; then
 fi
 
 # The initramfs.
-root=$build/guest/root
+guest=$build/guest-$variant
+root=$guest/root
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc/udev/rules.d,modules/nocr,tests/c,tests/nocr,tests/rust}
 cp /bin/busybox "$root/bin/busybox"
@@ -50,8 +55,10 @@ cp "$top/tests/guest/init" "$root/init"
 cp "$top/tests/guest/demo.sh" "$root/demo.sh" 2>/dev/null || true
 chmod +x "$root/init"
 cp "$top/udev/60-rust-inotify.rules" "$root/etc/udev/rules.d/"
-cp "$build/module/rust_inotify.ko" "$root/modules/"
-[ -f "$build/module-nocr/rust_inotify.ko" ] && cp "$build/module-nocr/rust_inotify.ko" "$root/modules/nocr/"
+cp "$build/module-$variant/rust_inotify.ko" "$root/modules/"
+if [ "$variant" = debug ]; then
+	cp "$build/module-nocr/rust_inotify.ko" "$root/modules/nocr/"
+fi
 for bin in "$out"/c/*_test; do
 	case "$(basename "$bin")" in
 	setnextwd_off_test) cp "$bin" "$root/tests/nocr/" ;;
@@ -64,5 +71,5 @@ rbin=$out/rust/x86_64-unknown-linux-gnu/release/rust_inotify_tests
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
-(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$build/guest/initramfs.cpio"
-echo "  CPIO    build/guest/initramfs.cpio" >&2
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$guest/initramfs.cpio"
+echo "  CPIO    build/guest-$variant/initramfs.cpio" >&2

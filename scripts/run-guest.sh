@@ -1,49 +1,87 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boots the test kernel with the initramfs under QEMU (TCG) and runs the guest in a mode:
-#   check: every suite; then scripts/tap-summary.py turns the output and the kernel log into one
-#          line, "N passed, N failed", and the exit code (non-zero on any failure, a missing or
-#          short plan, a guest that does not finish, or any kernel splat).
-#   demo:  shows the module at work; bench: the benchmarks.
-# Usage: scripts/run-guest.sh MODE BUILD_DIR
+# Boots one of the project's kernels with its initramfs under QEMU (TCG, 2 CPUs) and runs the
+# guest in a mode:
+#   check: every suite (debug kernel); then scripts/tap-summary.py turns the output and the kernel
+#          log into one line, "N passed, N failed", and the exit code (non-zero on any failure, a
+#          missing or short plan, a guest that does not finish, any kernel splat, or a guest that
+#          brought up fewer CPUs than it was given).
+#   demo:  shows the module at work (lean kernel).
+#   bench: two boots of the lean kernel. The first under `-icount shift=0,sleep=off`, where guest
+#          time counts executed instructions (1 ns each), for the paired Rust/kernel metrics; the
+#          second without icount, so that both CPUs run at once, for the wall-clock ones. Then
+#          scripts/bench-report.py prints the `ratio NAME R` lines and writes
+#          build/bench/results.json.
+# Usage: scripts/run-guest.sh MODE BUILD_DIR VARIANT
+# Environment: GUEST_TIMEOUT (s), GUEST_CPUS (default 2), GUEST_APPEND (more kernel arguments,
+# e.g. maxcpus=1 to see the CPU check fail).
 set -euo pipefail
 
 mode=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${2:-$top/build}" && pwd)
-guest=$build/guest
-kernel=$build/kernel/arch/x86/boot/bzImage
-timeout_s=${GUEST_TIMEOUT:-1500}
+variant=${3:-debug}
+guest=$build/guest-$variant
+kernel=$build/kernel-$variant/arch/x86/boot/bzImage
+cpus=${GUEST_CPUS:-2}
 
-console=$guest/console-$mode.log
-output=$guest/output-$mode.log
-rm -f "$console" "$output"
+# boot GUEST_MODE TIMEOUT [QEMU ARGS...]: one guest run; its test output (second serial port) in
+# $guest/output-GUEST_MODE.log, its kernel log in $guest/console-GUEST_MODE.log. Sets $qemu_rc.
+boot() {
+	local gmode=$1 timeout_s=$2
+	shift 2
+	console=$guest/console-$gmode.log
+	output=$guest/output-$gmode.log
+	rm -f "$console" "$output"
+	echo "run-guest: booting the $variant kernel ($gmode); kernel log: ${console#$top/}" >&2
+	set +e
+	# TCG: KVM here belongs to a nested host and hangs at boot.
+	timeout "$timeout_s" qemu-system-x86_64 \
+		-accel tcg -cpu max -smp "$cpus" -m 2G "$@" \
+		-display none -no-reboot \
+		-kernel "$kernel" -initrd "$guest/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 loglevel=7 ri_mode=$gmode ri_cpus=$cpus ${GUEST_APPEND:-}" \
+		-serial "file:$console" -serial stdio </dev/null | tee "$output"
+	qemu_rc=${PIPESTATUS[0]}
+	set -e
+	if [ "$qemu_rc" = 124 ]; then
+		echo "run-guest: the guest did not finish within ${timeout_s}s" >&2
+	fi
+}
 
-echo "run-guest: booting the test kernel ($mode); kernel log: ${console#$top/}" >&2
-set +e
-# TCG: KVM here belongs to a nested host and hangs at boot.
-timeout "$timeout_s" qemu-system-x86_64 \
-	-accel tcg -cpu max -smp 2 -m 2G \
-	-display none -no-reboot \
-	-kernel "$kernel" -initrd "$guest/initramfs.cpio" \
-	-append "console=ttyS0 panic=-1 loglevel=7 ri_mode=$mode" \
-	-serial "file:$console" -serial stdio </dev/null | tee "$output"
-qemu_rc=${PIPESTATUS[0]}
-set -e
-[ "$qemu_rc" = 124 ] && echo "run-guest: the guest did not finish within ${timeout_s}s" >&2
+# The verdict of a demo or bench boot: it finished, no splat, every CPU up.
+verdict() {
+	if ! grep -q '^# guest: done' "$output"; then
+		echo "run-guest: the guest did not finish" >&2
+		return 1
+	fi
+	python3 "$top/scripts/tap-summary.py" --splats-only --console "$console" --output "$output" \
+		--cpus "$cpus"
+}
 
 case "$mode" in
 check)
+	boot check "${GUEST_TIMEOUT:-1500}"
 	exec python3 "$top/scripts/tap-summary.py" --output "$output" --console "$console" \
-		--qemu-rc "$qemu_rc"
+		--qemu-rc "$qemu_rc" --cpus "$cpus"
+	;;
+demo)
+	boot demo "${GUEST_TIMEOUT:-600}"
+	verdict
+	;;
+bench)
+	mkdir -p "$build/bench"
+	boot bench "${GUEST_TIMEOUT:-3000}" -icount shift=0,sleep=off
+	verdict
+	icount_out=$output
+	boot bench-wall "${GUEST_TIMEOUT:-600}"
+	verdict
+	python3 "$top/scripts/bench-report.py" --icount "$icount_out" --wall "$output" \
+		--json "$build/bench/results.json"
 	;;
 *)
-	if grep -q '^# guest: done' "$output"; then
-		python3 "$top/scripts/tap-summary.py" --console "$console" --splats-only
-	else
-		echo "run-guest: the guest did not finish" >&2
-		exit 1
-	fi
+	echo "run-guest: unknown mode '$mode'" >&2
+	exit 2
 	;;
 esac

@@ -40,7 +40,8 @@ EOT
 	changed=1
 fi
 
-PKGS=(rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
+# clang/lld/llvm-22 (bookworm-security) match rustc-web's LLVM 22.1.8: CONFIG_RUST_INLINE_HELPERS.
+PKGS=(rustc-web rust-web-src rust-web-clippy clang-22 lld-22 llvm-22 libclang-22-dev flex bison bc libelf-dev
       libssl-dev cpio kmod busybox-static qemu-system-x86 make xz-utils gcc libc6-dev git)
 
 missing=()

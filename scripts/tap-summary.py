@@ -6,7 +6,8 @@ Reads the suites framed by "# rust_inotify-suite: NAME" / "# rust_inotify-exit: 
 from kselftest_harness.h and the Rust tests; KTAP from KUnit, whose test cases are one level
 down), and the kernel log. Prints one line per failure, then "N passed, N failed[, N skipped]"
 as the last line. Exits non-zero on any failed test, a suite without a plan or with fewer results
-than its plan, a non-zero exit, a guest that did not finish, or any kernel splat.
+than its plan, a non-zero exit, a guest that did not finish, any kernel splat, or a guest that
+brought up fewer CPUs than QEMU gave it (--cpus; its init prints "# guest: cpus online: N").
 """
 
 import argparse
@@ -106,19 +107,44 @@ def score(suite):
     return passed, failed, skipped, problems
 
 
+def cpus_problem(output_path, wanted):
+    """None if the guest said it had at least `wanted` CPUs online, else what is wrong."""
+    if not wanted:
+        return None
+    online = None
+    try:
+        with open(output_path, errors="replace") as f:
+            for line in f:
+                m = re.match(r"^# guest: cpus online: (\d+)", line)
+                if m:
+                    online = int(m.group(1))
+    except FileNotFoundError:
+        pass
+    if online is None:
+        return "the guest did not say how many CPUs it has online"
+    if online < wanted:
+        return (f"the guest brought up {online} CPU(s) of the {wanted} QEMU gave it: "
+                "concurrency tests would not run in parallel")
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--output")
     ap.add_argument("--console", required=True)
     ap.add_argument("--qemu-rc", type=int, default=0)
     ap.add_argument("--splats-only", action="store_true")
+    ap.add_argument("--cpus", type=int, default=0, help="CPUs QEMU gave the guest")
     args = ap.parse_args()
 
     bad = splats(args.console)
+    smp = cpus_problem(args.output, args.cpus) if args.output else None
     if args.splats_only:
         for s in bad:
             print(f"kernel splat: {s}")
-        sys.exit(1 if bad else 0)
+        if smp:
+            print(f"FAIL guest: {smp}")
+        sys.exit(1 if bad or smp else 0)
 
     suites = parse_suites(args.output)
     total_p = total_f = total_s = 0
@@ -139,6 +165,9 @@ def main():
     for s in bad:
         print(f"FAIL kernel splat: {s}")
     if bad:
+        total_f += 1
+    if smp:
+        print(f"FAIL guest: {smp}")
         total_f += 1
     line = f"{total_p} passed, {total_f} failed"
     if total_s:
