@@ -14,8 +14,8 @@
 #          scripts/bench-report.py prints the `ratio NAME R` lines and writes
 #          build/bench/results.json.
 # Usage: scripts/run-guest.sh MODE BUILD_DIR VARIANT
-# Environment: GUEST_TIMEOUT (s), GUEST_CPUS (default 2), GUEST_APPEND (more kernel arguments,
-# e.g. maxcpus=1 to see the CPU check fail).
+# Environment: GUEST_TIMEOUT (s), GUEST_CPUS (default 2), GUEST_APPEND (more kernel arguments:
+# maxcpus=1 to see the CPU check fail; ri_only=GLOB to run only some suites, see tests/guest/init).
 set -euo pipefail
 
 mode=$1
