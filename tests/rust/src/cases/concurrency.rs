@@ -43,6 +43,8 @@ struct WorkerStats {
     rms: usize,
     rm_einval: usize,
     fs_ops: usize,
+    /// The CPUs this worker was seen running on (bit N: CPU N), from `sched_getcpu()`.
+    cpus: u64,
 }
 
 #[derive(Default)]
@@ -79,6 +81,11 @@ fn worker(
         Err(e) => Err(format!("thread {t}: {what}: {e}")),
     };
     for i in 0..OPS_PER_THREAD {
+        // SAFETY: plain library call.
+        let cpu = unsafe { libc::sched_getcpu() };
+        if (0..64).contains(&cpu) {
+            st.cpus |= 1 << cpu;
+        }
         let f = &files[rng.index(files.len())];
         match rng.below(100) {
             0..=29 => {
@@ -296,6 +303,7 @@ fn run(be: &'static dyn Backend) -> Result<(), String> {
                 total.rms += st.rms;
                 total.rm_einval += st.rm_einval;
                 total.fs_ops += st.fs_ops;
+                total.cpus |= st.cpus;
             }
             Err(e) => errors.push(e),
         }
@@ -369,6 +377,13 @@ fn run(be: &'static dyn Backend) -> Result<(), String> {
     }
 
     let name = be.name();
+    // SAFETY: plain library call.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    crate::diag!(
+        "{name}: the {THREADS} workers ran on {} CPU(s) (mask {:#x}) of {online} online",
+        total.cpus.count_ones(),
+        total.cpus
+    );
     if let Err(e) = close_fd(fd) {
         errors.push(format!("close: {e}"));
     }
