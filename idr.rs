@@ -36,6 +36,12 @@
 //!
 //! [`Preload`] also shows how to reserve only the nodes the next allocation needs, which is
 //! usually none.
+//!
+//! Nodes that a removal empties are not freed at once: the allocator keeps up to
+//! [`SPARE_NODES`] of them and takes them back before it touches the caller's reservation, as
+//! the radix tree takes its nodes from a per-CPU pool. CRIU's add/rm loop, which empties and
+//! rebuilds the same path on every iteration, then allocates nothing at all, and neither does an
+//! add after a remove.
 
 use kernel::prelude::*;
 
@@ -68,6 +74,14 @@ static_assert!(1u64 << (BITS * MAX_HEIGHT) > ID_MAX as u64);
 /// below the new root (interior nodes down to the leaf). This plays the part of the radix
 /// tree's `RADIX_TREE_PRELOAD_SIZE`.
 const PRELOAD_NODES: usize = 2 * (MAX_HEIGHT as usize - 1);
+
+/// The most emptied nodes an [`Idr`] keeps for reuse: as many as one insertion can need, so
+/// that an id removed and allocated again (CRIU's loop) never allocates, while the memory kept
+/// stays bounded (about 5 KiB per instance).
+const SPARE_NODES: usize = PRELOAD_NODES;
+
+// The spare nodes are kept in a [`Preload`], which holds up to `PRELOAD_NODES`.
+static_assert!(SPARE_NODES == PRELOAD_NODES);
 
 /// Returns the bit for slot `index` in a node bitmap.
 ///
@@ -311,9 +325,9 @@ impl<T> Node<T> {
 
     /// Stores `value` at the free id `id` below this node at `level`.
     ///
-    /// Missing nodes on the path are taken from `pre`. Returns the value if `pre` runs out,
+    /// Missing nodes on the path are taken from `nodes`. Returns the value if `nodes` runs out,
     /// which the caller prevents by checking [`Node::missing_below`] first.
-    fn insert(&mut self, level: u32, id: u64, value: T, pre: &mut Preload<T>) -> Result<(), T> {
+    fn insert(&mut self, level: u32, id: u64, value: T, nodes: &mut Nodes<'_, T>) -> Result<(), T> {
         match self {
             Node::Leaf(leaf) => {
                 let index = slot_index(id, 0);
@@ -325,13 +339,8 @@ impl<T> Node<T> {
             Node::Interior(node) => {
                 let index = slot_index(id, level);
                 if node.slots[index].is_none() {
-                    let Some(mut child) = pre.take() else {
+                    let Some(child) = nodes.take(level == 1) else {
                         return Err(value);
-                    };
-                    *child = if level == 1 {
-                        Node::new_leaf()
-                    } else {
-                        Node::new_interior()
                     };
                     // INVARIANT: The new child is empty only until the recursive call below
                     // stores `value` in it.
@@ -341,7 +350,7 @@ impl<T> Node<T> {
                 let Some(child) = node.slots[index].as_deref_mut() else {
                     return Err(value);
                 };
-                child.insert(level.saturating_sub(1), id, value, pre)?;
+                child.insert(level.saturating_sub(1), id, value, nodes)?;
                 // INVARIANT: A new value can only make the child full.
                 if child.is_full() {
                     node.full |= bit(index);
@@ -353,8 +362,8 @@ impl<T> Node<T> {
 
     /// Removes and returns the value of `id` below this node at `level`.
     ///
-    /// Children left empty are freed.
-    fn remove(&mut self, level: u32, id: u64) -> Option<T> {
+    /// Children left empty are detached and kept in `spare`, or freed if it is full.
+    fn remove(&mut self, level: u32, id: u64, spare: &mut Preload<T>) -> Option<T> {
         match self {
             Node::Leaf(leaf) => {
                 let index = slot_index(id, 0);
@@ -366,12 +375,14 @@ impl<T> Node<T> {
             Node::Interior(node) => {
                 let index = slot_index(id, level);
                 let child = node.slots[index].as_deref_mut()?;
-                let value = child.remove(level.saturating_sub(1), id)?;
+                let value = child.remove(level.saturating_sub(1), id, spare)?;
                 let child_empty = child.is_empty();
-                // INVARIANT: The child now has a free id, and it is freed if it holds nothing.
+                // INVARIANT: The child now has a free id, and it is detached if it holds nothing.
                 node.full &= !bit(index);
                 if child_empty {
-                    node.slots[index] = None;
+                    if let Some(child) = node.slots[index].take() {
+                        spare.put(child);
+                    }
                     node.present &= !bit(index);
                 }
                 Some(value)
@@ -403,7 +414,8 @@ impl<T> Node<T> {
 /// };
 /// ```
 pub(crate) struct Preload<T> {
-    /// The reserved nodes; each `Some` is an empty leaf ready to be reinitialised.
+    /// The reserved nodes; each `Some` is an empty node (a leaf, or an interior node without
+    /// children), ready to be used as either once reinitialised.
     nodes: [Option<KBox<Node<T>>>; PRELOAD_NODES],
 }
 
@@ -446,9 +458,52 @@ impl<T> Preload<T> {
         self.nodes.iter().filter(|slot| slot.is_some()).count()
     }
 
-    /// Takes one reserved node, if any is left.
-    fn take(&mut self) -> Option<KBox<Node<T>>> {
-        self.nodes.iter_mut().find_map(Option::take)
+    /// Takes one reserved node to be a leaf (`leaf`) or an interior node, if any is left.
+    ///
+    /// A node of the wanted kind is preferred; another is reinitialised.
+    fn take(&mut self, leaf: bool) -> Option<KBox<Node<T>>> {
+        let is_kind = |node: &Node<T>| matches!(node, Node::Leaf(_)) == leaf;
+        let index = self
+            .nodes
+            .iter()
+            .position(|slot| slot.as_deref().is_some_and(is_kind))
+            .or_else(|| self.nodes.iter().position(Option::is_some))?;
+        let mut node = self.nodes[index].take()?;
+        if !is_kind(&node) {
+            let fresh = if leaf {
+                Node::new_leaf()
+            } else {
+                Node::new_interior()
+            };
+            // Every reserved node is empty and so owns nothing: skipping its destructor, which
+            // would only look at 64 empty slots, leaks nothing.
+            core::mem::forget(core::mem::replace(&mut *node, fresh));
+        }
+        Some(node)
+    }
+
+    /// Keeps the empty `node` for later, or frees it if the reservation is full.
+    ///
+    /// Freeing does not sleep, so this may be called under a spinlock.
+    fn put(&mut self, node: KBox<Node<T>>) {
+        debug_assert!(node.is_empty());
+        if let Some(slot) = self.nodes.iter_mut().find(|slot| slot.is_none()) {
+            *slot = Some(node);
+        }
+    }
+}
+
+/// Where an insertion takes its new nodes from: the allocator's own spare nodes first, then the
+/// caller's reservation.
+struct Nodes<'a, T> {
+    spare: &'a mut Preload<T>,
+    pre: &'a mut Preload<T>,
+}
+
+impl<T> Nodes<'_, T> {
+    /// Takes a node to be a leaf (`leaf`) or an interior node.
+    fn take(&mut self, leaf: bool) -> Option<KBox<Node<T>>> {
+        self.spare.take(leaf).or_else(|| self.pre.take(leaf))
     }
 }
 
@@ -496,6 +551,8 @@ pub(crate) struct Idr<T> {
     next: u32,
     /// The largest id handed out: [`ID_MAX`] except in tests of exhaustion.
     max: u32,
+    /// Emptied nodes kept for the next insertions, at most [`SPARE_NODES`].
+    spare: Preload<T>,
 }
 
 impl<T> Idr<T> {
@@ -508,6 +565,7 @@ impl<T> Idr<T> {
             len: 0,
             next: 0,
             max: ID_MAX,
+            spare: Preload::empty(),
         }
     }
 
@@ -559,30 +617,28 @@ impl<T> Idr<T> {
 
     /// Stores `value` at the free id `id`, growing the tree as needed.
     ///
-    /// Returns the value if `pre` runs out of nodes, which the caller prevents by checking
-    /// [`Idr::nodes_needed`] first.
+    /// New nodes come from the spare ones, then from `pre`. Returns the value if both run out,
+    /// which the caller prevents by checking [`Idr::nodes_needed`] first.
     fn insert(&mut self, id: u64, value: T, pre: &mut Preload<T>) -> Result<(), T> {
+        let mut nodes = Nodes {
+            spare: &mut self.spare,
+            pre,
+        };
         if self.root.is_none() {
-            let Some(mut root) = pre.take() else {
-                return Err(value);
-            };
             let height = height_for(id);
-            *root = if height == 1 {
-                Node::new_leaf()
-            } else {
-                Node::new_interior()
+            let Some(root) = nodes.take(height == 1) else {
+                return Err(value);
             };
             // INVARIANT: The root is empty only until `value` is stored below.
             self.root = Some(root);
             self.height = height;
         }
         while capacity(self.height) <= id {
-            let Some(mut root) = pre.take() else {
+            let Some(mut root) = nodes.take(false) else {
                 return Err(value);
             };
             let old = self.root.take();
             let old_full = old.as_deref().is_some_and(Node::is_full);
-            *root = Node::new_interior();
             if let Node::Interior(node) = &mut *root {
                 // INVARIANT: The old root becomes child 0 of the new one, like
                 // `radix_tree_extend()`.
@@ -593,9 +649,10 @@ impl<T> Idr<T> {
             self.root = Some(root);
             self.height += 1;
         }
-        let level = self.top_level();
+        // `top_level()`, without borrowing all of `self`.
+        let level = self.height.saturating_sub(1);
         match self.root.as_deref_mut() {
-            Some(root) => root.insert(level, id, value, pre),
+            Some(root) => root.insert(level, id, value, &mut nodes),
             None => Err(value),
         }
     }
@@ -618,11 +675,13 @@ impl<T> Idr<T> {
 
     /// Returns how many reserved nodes [`Idr::alloc_cyclic`] would take now.
     ///
-    /// This is 0 when the next id lands in an existing leaf or when every id is taken, and at
-    /// most what [`Preload::new`] reserves.
+    /// This is 0 when the next id lands in an existing leaf, when the allocator's spare nodes
+    /// suffice, or when every id is taken, and at most what [`Preload::new`] reserves.
     pub(crate) fn preload_need(&self) -> usize {
-        self.next_free()
-            .map_or(0, |id| self.nodes_needed(u64::from(id)))
+        self.next_free().map_or(0, |id| {
+            self.nodes_needed(u64::from(id))
+                .saturating_sub(self.spare.available())
+        })
     }
 
     /// Allocates the next id for `value`, like `idr_alloc_cyclic(idr, ptr, 1, 0, gfp)`.
@@ -631,9 +690,10 @@ impl<T> Idr<T> {
     /// and takes the lowest free id up to `INT_MAX`; if there is none and the search did not
     /// start at 1, it is repeated once from 1. On success the cursor moves to the id plus one.
     ///
-    /// Never allocates memory: missing nodes come from `pre`. On failure the value is handed
-    /// back with [`ENOSPC`] if every id is taken or [`ENOMEM`] if `pre` is short of nodes, and
-    /// the allocator is unchanged.
+    /// Never allocates memory: missing nodes come from the allocator's spare nodes, then from
+    /// `pre`. On failure the value is handed back with [`ENOSPC`] if every id is taken or
+    /// [`ENOMEM`] if `pre` is short of nodes ([`Idr::preload_need`] says by how many), and the
+    /// allocator is unchanged.
     pub(crate) fn alloc_cyclic(
         &mut self,
         value: T,
@@ -645,7 +705,7 @@ impl<T> Idr<T> {
                 value,
             });
         };
-        if self.nodes_needed(u64::from(id)) > pre.available() {
+        if self.nodes_needed(u64::from(id)) > pre.available() + self.spare.available() {
             return Err(AllocError {
                 error: ENOMEM,
                 value,
@@ -698,39 +758,55 @@ impl<T> Idr<T> {
 
     /// Removes `id` and returns its value, like `idr_remove()`.
     ///
-    /// Frees the nodes left empty, and never allocates. The cursor does not move.
+    /// Keeps the nodes left empty for reuse, up to [`SPARE_NODES`], and frees the others;
+    /// never allocates. The cursor does not move.
     pub(crate) fn remove(&mut self, id: u32) -> Option<T> {
         let id = u64::from(id);
         if id >= capacity(self.height) {
             return None;
         }
         let level = self.top_level();
-        let value = self.root.as_deref_mut()?.remove(level, id)?;
+        let value = self
+            .root
+            .as_deref_mut()?
+            .remove(level, id, &mut self.spare)?;
         self.len = self.len.saturating_sub(1);
         self.shrink();
         Some(value)
     }
 
-    /// Frees an empty root and removes levels that only lead to child 0, like
-    /// `radix_tree_shrink()`.
+    /// Detaches an empty root and removes levels that only lead to child 0, like
+    /// `radix_tree_shrink()`; the nodes taken out are kept as spare ones.
     fn shrink(&mut self) {
         loop {
             match self.root.as_deref_mut() {
                 Some(root) if root.is_empty() => {
                     // INVARIANT: An empty tree has no root and no height.
-                    self.root = None;
+                    if let Some(old) = self.root.take() {
+                        self.spare.put(old);
+                    }
                     self.height = 0;
                     return;
                 }
                 Some(Node::Interior(node)) if node.present == 1 => {
                     // INVARIANT: Child 0 covers the same ids at one level less.
                     let child = node.slots[0].take();
-                    self.root = child;
+                    node.present = 0;
+                    node.full = 0;
+                    if let Some(old) = core::mem::replace(&mut self.root, child) {
+                        self.spare.put(old);
+                    }
                     self.height = self.height.saturating_sub(1);
                 }
                 _ => return,
             }
         }
+    }
+
+    /// Returns how many emptied nodes are kept for reuse.
+    #[cfg(CONFIG_KUNIT = "y")]
+    fn spare_nodes(&self) -> usize {
+        self.spare.available()
     }
 
     /// Returns an iterator over the ids and their values, in increasing id order.
@@ -1062,6 +1138,8 @@ mod tests {
         };
         tree_ok
             && count == idr.len
+            && idr.spare_nodes() <= SPARE_NODES
+            && idr.spare.nodes.iter().flatten().all(|node| node.is_empty())
             && idr.max <= ID_MAX
             && idr.iter().count() == idr.len
             && idr.iter().all(|(id, _)| (ID_MIN..=idr.max).contains(&id))
@@ -1209,6 +1287,79 @@ mod tests {
             }
         }
         Ok(same_contents(&idr, &model) && invariants_hold(&idr))
+    }
+
+    /// CRIU's loop at the wd of the upstream report: after the first add, every add reuses the
+    /// nodes its predecessor's removal emptied, and needs no reservation.
+    #[test]
+    fn criu_loop_reuses_emptied_nodes() -> Result {
+        let mut idr = Idr::new();
+        // A low id keeps the root, as an instance's other watches would.
+        assert_eq!(alloc(&mut idr, 1u64).ok(), Some(1));
+        idr.set_cursor(0x34d71d6);
+        assert!(idr.preload_need() > 0);
+        let mut id = alloc(&mut idr, 2).ok();
+        assert_eq!(id, Some(0x34d71d6));
+        for i in 0..200u32 {
+            assert!(id.is_some_and(|id| idr.remove(id).is_some()));
+            // The tree has five levels; the path below the root (four nodes) is kept, not freed.
+            assert_eq!(idr.spare_nodes(), 4);
+            assert_eq!(idr.preload_need(), 0);
+            let mut none = Preload::empty();
+            id = idr.alloc_cyclic(3, &mut none).ok();
+            assert_eq!(id, Some(0x34d71d7 + i));
+            assert_eq!(idr.spare_nodes(), 0);
+            assert!(invariants_hold(&idr));
+        }
+        Ok(())
+    }
+
+    /// Emptying a big tree keeps at most `SPARE_NODES` nodes; the rest are freed. Refilling it
+    /// starts from the kept ones.
+    #[test]
+    fn spare_nodes_are_bounded() -> Result {
+        let mut idr = Idr::new();
+        for expected in 1..=5000u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+        }
+        assert_eq!(idr.spare_nodes(), 0);
+        for id in 1..=5000u32 {
+            assert_eq!(idr.remove(id), Some(u64::from(id)));
+        }
+        assert!(idr.is_empty());
+        assert_eq!(idr.spare_nodes(), SPARE_NODES);
+        assert!(invariants_hold(&idr));
+        // A tree of height 3 (up to id 262143) is rebuilt from the spare nodes alone.
+        idr.set_cursor(100_000);
+        let mut none = Preload::empty();
+        assert_eq!(idr.alloc_cyclic(7, &mut none).ok(), Some(100_000));
+        assert_eq!(idr.spare_nodes(), SPARE_NODES - 3);
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    /// Spare nodes of either kind serve as leaves and as interior nodes.
+    #[test]
+    fn spare_nodes_change_kind() -> Result {
+        let mut idr = Idr::new();
+        // A tree of height 2: one interior root and one leaf.
+        idr.set_cursor(100);
+        assert_eq!(alloc(&mut idr, 1u64).ok(), Some(100));
+        assert_eq!(idr.remove(100), Some(1));
+        assert_eq!(idr.spare_nodes(), 2);
+        // Height 1 needs one leaf; height 4 needs three interior nodes and a leaf.
+        let mut none = Preload::empty();
+        idr.set_cursor(5);
+        assert_eq!(idr.alloc_cyclic(2, &mut none).ok(), Some(5));
+        assert_eq!(idr.remove(5), Some(2));
+        let mut pre = Preload::empty();
+        idr.set_cursor(1 << 20);
+        pre.reserve(idr.preload_need(), GFP_KERNEL)?;
+        assert_eq!(pre.available(), 2);
+        assert_eq!(idr.alloc_cyclic(3, &mut pre).ok(), Some(1 << 20));
+        assert_eq!(pre.available(), 0);
+        assert!(invariants_hold(&idr));
+        Ok(())
     }
 
     #[test]

@@ -24,10 +24,7 @@ use crate::{
         IN_MOVE_SELF,
         IN_ONESHOT, //
     },
-    ucounts::{
-        self,
-        Kind, //
-    }, //
+    ucounts::Kind, //
 };
 
 impl Instance {
@@ -68,7 +65,20 @@ impl Instance {
         if mask & (IN_MOVE_SELF | IN_DELETE_SELF) != 0 {
             mask &= !IN_ISDIR;
         }
-        let event = match Event::new(wd, mask, cookie, name.unwrap_or(&[]), GFP_KERNEL_ACCOUNT) {
+        let name = name.unwrap_or(&[]);
+        // A merged event, a full queue or a shut-down instance needs no new event: decide that
+        // first, under the lock, and allocate only for an event that will be queued.
+        let decided = self
+            .notification
+            .lock()
+            .insert_without_event(wd, mask, name);
+        if let Some(inserted) = decided {
+            if inserted == Inserted::Overflow(true) {
+                self.wake(mark);
+            }
+            return Ok(true);
+        }
+        let event = match Event::new(wd, mask, cookie, name, GFP_KERNEL_ACCOUNT) {
             Ok(event) => event,
             Err(e) => {
                 // Treat an event lost to ENOMEM as a queue overflow, so that user space knows.
@@ -99,7 +109,7 @@ impl Instance {
         // An IN_IGNORED that cannot be allocated becomes an overflow, as any lost event.
         let _ = self.queue_event(mark, IN_IGNORED, None, 0);
         self.remove_from_idr(mark);
-        ucounts::uncharge(self.uid(), Kind::Watches);
+        self.ucounts().uncharge(Kind::Watches);
     }
 
     /// `inotify_remove_from_idr`: removes `mark`'s wd from the table and drops the table's

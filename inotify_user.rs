@@ -24,10 +24,12 @@ use kernel::{
             PollCondVarBox,
             PollTable, //
         },
+        Arc,
         Mutex,
         SpinLock, //
     },
     task::Kuid,
+    transmute::FromBytes,
     uaccess::{
         UserPtr,
         UserSlice,
@@ -55,7 +57,8 @@ use crate::{
     uapi::*,
     ucounts::{
         self,
-        Kind, //
+        Kind,
+        Ucounts, //
     }, //
 };
 
@@ -107,21 +110,23 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    /// The user this instance and its watches are charged to.
-    pub(crate) fn uid(&self) -> Kuid {
-        self.charge.0
+    /// The counts of the user this instance and its watches are charged to.
+    pub(crate) fn ucounts(&self) -> &Ucounts {
+        &self.charge.0
     }
 }
 
 /// One instance charged to a user (`inc_ucount(..., UCOUNT_INOTIFY_INSTANCES)`), given back on
-/// drop (`inotify_free_group_priv`).
-struct InstanceCharge(Kuid);
+/// drop (`inotify_free_group_priv`), with the instance's reference to the user's counts.
+struct InstanceCharge(Arc<Ucounts>);
 
 impl InstanceCharge {
     fn new(uid: Kuid) -> Result<Self> {
-        if ucounts::charge(uid, Kind::Instances, limits::max_user_instances())? {
-            Ok(Self(uid))
+        let ucounts = ucounts::get(uid)?;
+        if ucounts.charge(Kind::Instances, limits::max_user_instances()) {
+            Ok(Self(ucounts))
         } else {
+            ucounts::put(&ucounts);
             Err(EMFILE)
         }
     }
@@ -129,7 +134,8 @@ impl InstanceCharge {
 
 impl Drop for InstanceCharge {
     fn drop(&mut self) {
-        ucounts::uncharge(self.0, Kind::Instances);
+        self.0.uncharge(Kind::Instances);
+        ucounts::put(&self.0);
     }
 }
 
@@ -201,10 +207,10 @@ fn copy_event_to_user(event: &Event, writer: &mut UserSliceWriter) -> Result<usi
     );
     writer.write_slice(&header)?;
     if padded > 0 {
-        writer.write_slice(&event.name)?;
+        writer.write_slice(event.name())?;
         // At least one NUL, at most EVENT_ALIGN: nothing of kernel memory reaches user space.
         let nuls = [0u8; EVENT_ALIGN];
-        writer.write_slice(nuls.get(..padded - event.name.len()).ok_or(EINVAL)?)?;
+        writer.write_slice(nuls.get(..padded - event.name().len()).ok_or(EINVAL)?)?;
     }
     Ok(EVENT_SIZE + padded)
 }
@@ -298,15 +304,23 @@ pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
     }
 }
 
+// SAFETY: `AddWatch` is `repr(C)` with a `u64`, an `i32` and a `u32`, and no padding (its size
+// is asserted to be 16 in `uapi.rs`): every bit pattern is a valid value.
+unsafe impl FromBytes for AddWatch {}
+
 /// The `inotify_add_watch` system call, as an ioctl whose argument is a [`AddWatch`].
 ///
 /// The checks come in upstream's order: the mask's bits, an empty mask, `IN_MASK_ADD` with
 /// `IN_MASK_CREATE`, then the lookup (`ENOENT`, `ENOTDIR`, `EACCES`, ...).
 fn add_watch(group: &Group, arg: usize) -> Result<i32> {
-    let mut reader = UserSlice::new(UserPtr::from_addr(arg), size_of::<AddWatch>()).reader();
-    let pathname: u64 = reader.read()?;
-    let dirfd: i32 = reader.read()?;
-    let mask: u32 = reader.read()?;
+    // One copy of the whole argument.
+    let AddWatch {
+        pathname,
+        dirfd,
+        mask,
+    } = UserSlice::new(UserPtr::from_addr(arg), size_of::<AddWatch>())
+        .reader()
+        .read()?;
 
     // Don't let user send invalid bits.
     if mask & !ALL_INOTIFY_BITS != 0 {
@@ -338,31 +352,23 @@ fn inotify_arg_to_mask(inode: &Inode, arg: u32) -> u32 {
 
 /// `inotify_update_watch`: updates this instance's watch on `inode`, or creates one.
 ///
-/// What a new watch needs is allocated unlocked, then the lookup is done again under the lock:
-/// nothing is allocated under `watch_lock`, nor for updates of an existing watch.
+/// Under `watch_lock`, as upstream does under the group's mutex: the lookup and the creation are
+/// one step. The new mark is allocated under that mutex, as upstream allocates it (a sleeping
+/// allocation under a mutex that no fsnotify callback or reclaim path takes); the wd table's
+/// nodes are reserved without any lock, in [`new_watch`].
 fn update_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
     let inst = group.instance();
-    let mut fresh = None;
-    loop {
-        let guard = inst.watch_lock.lock();
-        if let Some(existing) = group.find_mark(inode) {
-            let wd = update_existing_watch(&existing, inode, arg)?;
-            // A mark found while it was being destroyed has lost its wd already and is no
-            // longer attached: the inode is then unwatched, and gets a new watch.
-            if wd > 0 {
-                return Ok(wd);
-            }
+    let _guard = inst.watch_lock.lock();
+    if let Some(existing) = group.find_mark(inode) {
+        let wd = update_existing_watch(&existing, inode, arg)?;
+        // A mark found while it was being destroyed has lost its wd already and is no longer
+        // attached: the inode is then unwatched, and gets a new watch.
+        if wd > 0 {
+            return Ok(wd);
         }
-        if let Some((mark, preload)) = fresh.take() {
-            return new_watch(group, mark, preload, inode);
-        }
-        drop(guard);
-        let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
-        let mut preload = Preload::empty();
-        let need = inst.wds.lock().preload_need();
-        preload.reserve(need, GFP_KERNEL)?;
-        fresh = Some((mark, preload));
     }
+    let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
+    new_watch(group, mark, inode)
 }
 
 /// `inotify_update_existing_watch`: replaces the mask and flags, or ORs them in with
@@ -384,30 +390,32 @@ fn update_existing_watch(mark: &Mark, inode: &Inode, arg: u32) -> Result<i32> {
 
 /// `inotify_new_watch`: a wd for the new mark, the user's charge, then the inode. A wd is
 /// consumed even when a later step fails, as upstream's is. Called under `watch_lock`.
-fn new_watch(
-    group: &Group,
-    mark: ARef<Mark>,
-    mut preload: Preload<ARef<Mark>>,
-    inode: &Inode,
-) -> Result<i32> {
+fn new_watch(group: &Group, mark: ARef<Mark>, inode: &Inode) -> Result<i32> {
     let inst = group.instance();
 
-    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: the nodes were reserved unlocked;
-    // lock, check that they still suffice, and commit. Rarely, the table changed in between
-    // and needs more.
+    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: the table keeps the nodes that
+    // removals emptied, so an allocation rarely needs new ones. When it does, it fails with
+    // `ENOMEM` and changes nothing; the nodes are then reserved unlocked, and the allocation is
+    // tried again under the lock.
+    let mut preload = Preload::empty();
     let allocated = loop {
         let mut wds = inst.wds.lock();
-        let need = wds.preload_need();
-        if preload.available() >= need {
-            let allocated = wds.alloc_cyclic(mark.clone(), &mut preload);
-            if let Ok(wd) = allocated {
-                // CAST: ids are at most INT_MAX.
-                mark.set_wd(wd as i32);
+        match wds.alloc_cyclic(mark.clone(), &mut preload) {
+            Err(e) if e.error == ENOMEM => {
+                let need = wds.preload_need();
+                drop(wds);
+                // Putting a mark may sleep: the reference handed back goes after unlocking.
+                drop(e.value);
+                preload.reserve(need, GFP_KERNEL)?;
             }
-            break allocated;
+            allocated => {
+                if let Ok(wd) = allocated {
+                    // CAST: ids are at most INT_MAX.
+                    mark.set_wd(wd as i32);
+                }
+                break allocated;
+            }
         }
-        drop(wds);
-        preload.reserve(need, GFP_KERNEL)?;
     };
     let wd = match allocated {
         Ok(wd) => wd,
@@ -420,22 +428,18 @@ fn new_watch(
     };
 
     // Increment the number of watches the user has.
-    match ucounts::charge(inst.uid(), Kind::Watches, limits::max_user_watches()) {
-        Ok(true) => {}
-        Ok(false) => {
-            inst.remove_from_idr(&mark);
-            return Err(ENOSPC);
-        }
-        Err(e) => {
-            inst.remove_from_idr(&mark);
-            return Err(e);
-        }
+    if !inst
+        .ucounts()
+        .charge(Kind::Watches, limits::max_user_watches())
+    {
+        inst.remove_from_idr(&mark);
+        return Err(ENOSPC);
     }
 
     // We are on the idr, now get on the inode.
     if let Err(e) = mark.attach(inode) {
         inst.remove_from_idr(&mark);
-        ucounts::uncharge(inst.uid(), Kind::Watches);
+        inst.ucounts().uncharge(Kind::Watches);
         return Err(e);
     }
     // CAST: ids are at most INT_MAX.

@@ -40,9 +40,54 @@ pub(crate) struct Event {
     /// The rename cookie.
     pub(crate) cookie: u32,
     /// The name without its NUL, empty for events on the watched object itself.
-    pub(crate) name: KVec<u8>,
+    name: EventName,
     #[pin]
     links: ListLinks,
+}
+
+/// Names up to this long are kept inside the event, so that the event is one allocation, as
+/// upstream's `struct inotify_event_info` with its flexible `name[]` is. Longer names (rare:
+/// most file names are short) take a second allocation.
+const NAME_INLINE: usize = 40;
+
+/// The name of an [`Event`].
+enum EventName {
+    /// A name of at most [`NAME_INLINE`] bytes, in the event itself.
+    Inline {
+        /// The name's length.
+        len: u8,
+        /// The name in its first `len` bytes.
+        bytes: [u8; NAME_INLINE],
+    },
+    /// A longer name.
+    Heap(KVec<u8>),
+}
+
+impl EventName {
+    /// Copies `name`, allocating only if it is longer than [`NAME_INLINE`].
+    fn new(name: &[u8], flags: Flags) -> Result<Self> {
+        match u8::try_from(name.len()) {
+            Ok(len) if name.len() <= NAME_INLINE => {
+                let mut bytes = [0; NAME_INLINE];
+                bytes[..name.len()].copy_from_slice(name);
+                Ok(Self::Inline { len, bytes })
+            }
+            _ => {
+                let mut owned = KVec::with_capacity(name.len(), flags)?;
+                owned.extend_from_slice(name, flags)?;
+                Ok(Self::Heap(owned))
+            }
+        }
+    }
+
+    /// The name's bytes.
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            // `len` is at most `NAME_INLINE` (set by `new`), so the range is in bounds.
+            Self::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(&[]),
+            Self::Heap(name) => name,
+        }
+    }
 }
 
 kernel::list::impl_list_arc_safe! {
@@ -61,27 +106,32 @@ impl Event {
         name: &[u8],
         flags: Flags,
     ) -> Result<ListArc<Self>> {
-        let mut owned = KVec::with_capacity(name.len(), flags)?;
-        owned.extend_from_slice(name, flags)?;
+        let name = EventName::new(name, flags)?;
         ListArc::pin_init(
             try_pin_init!(Self {
                 wd,
                 mask,
                 cookie,
-                name: owned,
+                name,
                 links <- ListLinks::new(),
             }),
             flags,
         )
     }
 
+    /// The name without its NUL, empty for events on the watched object itself.
+    pub(crate) fn name(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+
     /// The name's length once padded (`round_event_name_len`): 0 without a name, else the name
     /// and at least one NUL rounded up to a multiple of [`EVENT_ALIGN`].
     pub(crate) fn padded_name_len(&self) -> usize {
-        if self.name.is_empty() {
+        let len = self.name().len();
+        if len == 0 {
             0
         } else {
-            (self.name.len() + 1).next_multiple_of(EVENT_ALIGN)
+            (len + 1).next_multiple_of(EVENT_ALIGN)
         }
     }
 
@@ -90,13 +140,11 @@ impl Event {
         EVENT_SIZE + self.padded_name_len()
     }
 
-    /// `event_compare`: whether `new` merges into `self`, the newest queued event.
-    fn merges(&self, new: &Event) -> bool {
+    /// `event_compare`: whether an event (`wd`, `mask`, `name`) merges into `self`, the newest
+    /// queued event.
+    fn merges(&self, wd: i32, mask: u32, name: &[u8]) -> bool {
         // An IN_IGNORED event is never merged onto: the watch's wd is gone after it.
-        self.mask & IN_IGNORED == 0
-            && self.mask == new.mask
-            && self.wd == new.wd
-            && self.name == new.name
+        self.mask & IN_IGNORED == 0 && self.mask == mask && self.wd == wd && self.name() == name
     }
 }
 
@@ -151,24 +199,44 @@ impl Notification {
         self.bytes
     }
 
+    /// What [`Notification::insert`] would do with an event (`wd`, `mask`, `name`) without
+    /// needing the event itself: `None` if it would be queued.
+    ///
+    /// Upstream allocates every event first and frees it again when it merges; asking this
+    /// first, under the same lock, lets a merged event (the most frequent case under a stream
+    /// of writes), an overflowed queue or a shut-down instance cost no allocation at all. The
+    /// answer holds only while the lock is held: the caller that allocates after unlocking gives
+    /// the event to [`Notification::insert`], which decides again.
+    pub(crate) fn insert_without_event(
+        &mut self,
+        wd: i32,
+        mask: u32,
+        name: &[u8],
+    ) -> Option<Inserted> {
+        if self.shutdown {
+            return Some(Inserted::Dropped);
+        }
+        if self.len >= self.max_events {
+            return Some(Inserted::Overflow(self.queue_overflow()));
+        }
+        match self.list.cursor_back().peek_prev() {
+            Some(last) if last.merges(wd, mask, name) => Some(Inserted::Merged),
+            _ => None,
+        }
+    }
+
     /// `fsnotify_insert_event` with `inotify_merge`.
     ///
     /// The event is dropped unless it was queued; dropping only frees memory, which is allowed
     /// under a spinlock.
     pub(crate) fn insert(&mut self, event: ListArc<Event>) -> Inserted {
-        if self.shutdown {
-            return Inserted::Dropped;
-        }
-        if self.len >= self.max_events {
-            return Inserted::Overflow(self.queue_overflow());
-        }
-        if let Some(last) = self.list.cursor_back().peek_prev() {
-            if last.merges(&event) {
-                return Inserted::Merged;
+        match self.insert_without_event(event.wd, event.mask, event.name()) {
+            Some(inserted) => inserted,
+            None => {
+                self.push(event);
+                Inserted::Queued
             }
         }
-        self.push(event);
-        Inserted::Queued
     }
 
     /// `fsnotify_queue_overflow`: queues the overflow event unless it is queued already; also
