@@ -193,17 +193,20 @@ impl<T> Node<T> {
         }
     }
 
-    /// Returns the lowest free id at or above `start` that this node covers.
+    /// Returns the lowest free id at or above `start` that this node covers, and how many
+    /// nodes storing a value there needs below this node.
     ///
     /// The node is at `level` and covers `start`. A free id is found in `O(level)` steps:
     /// only the child holding `start` may fail to have one at or above `start`; the next child
-    /// that is not full always has one, and its leftmost free id is reached by bit scans.
-    fn find_free(&self, level: u32, start: u64) -> Option<u64> {
+    /// that is not full always has one, and its leftmost free id is reached by bit scans. The
+    /// count of missing nodes comes with it, so that an allocation descends the tree once to
+    /// search and once to insert.
+    fn find_free(&self, level: u32, start: u64) -> Option<(u64, usize)> {
         let first = slot_index(start, level);
         match self {
             Node::Leaf(leaf) => {
                 let free = !leaf.taken & (u64::MAX << first);
-                (free != 0).then(|| (start & !MASK) | u64::from(free.trailing_zeros()))
+                (free != 0).then(|| ((start & !MASK) | u64::from(free.trailing_zeros()), 0))
             }
             Node::Interior(node) => {
                 let child_level = level.saturating_sub(1);
@@ -219,10 +222,12 @@ impl<T> Node<T> {
                         base | ((index as u64) << (BITS * level))
                     };
                     match &node.slots[index] {
-                        None => return Some(from),
+                        // CAST: `level` is below `MAX_HEIGHT`. The child and everything below it
+                        // down to the leaf are missing: one node per level below this one.
+                        None => return Some((from, level as usize)),
                         Some(child) => {
-                            if let Some(id) = child.find_free(child_level, from) {
-                                return Some(id);
+                            if let Some(found) = child.find_free(child_level, from) {
+                                return Some(found);
                             }
                         }
                     }
@@ -311,6 +316,7 @@ impl<T> Node<T> {
     }
 
     /// Returns how many nodes are missing on the path to `id` below this node at `level`.
+    #[cfg(CONFIG_KUNIT = "y")]
     fn missing_below(&self, level: u32, id: u64) -> usize {
         match self {
             Node::Leaf(_) => 0,
@@ -413,10 +419,16 @@ impl<T> Node<T> {
 ///     pre.reserve(need, GFP_KERNEL)?;
 /// };
 /// ```
+///
+/// # Invariants
+///
+/// `nodes[..len]` are `Some` and `nodes[len..]` are `None`: the reservation is a stack, and each
+/// node in it is empty (a leaf, or an interior node without children).
 pub(crate) struct Preload<T> {
-    /// The reserved nodes; each `Some` is an empty node (a leaf, or an interior node without
-    /// children), ready to be used as either once reinitialised.
+    /// The reserved nodes, ready to be used as either kind once reinitialised.
     nodes: [Option<KBox<Node<T>>>; PRELOAD_NODES],
+    /// How many nodes are reserved.
+    len: usize,
 }
 
 impl<T> Preload<T> {
@@ -431,8 +443,10 @@ impl<T> Preload<T> {
 
     /// Returns a reservation without nodes. Does not allocate.
     pub(crate) const fn empty() -> Self {
+        // INVARIANT: No node, and `len` is 0.
         Self {
             nodes: [const { None }; PRELOAD_NODES],
+            len: 0,
         }
     }
 
@@ -441,35 +455,29 @@ impl<T> Preload<T> {
     ///
     /// Use a sleeping `flags` such as [`GFP_KERNEL`], outside of any spinlock.
     pub(crate) fn reserve(&mut self, count: usize, flags: kernel::alloc::Flags) -> Result {
-        let missing = count.saturating_sub(self.available());
-        for slot in self
-            .nodes
-            .iter_mut()
-            .filter(|slot| slot.is_none())
-            .take(missing)
-        {
-            *slot = Some(KBox::new(Node::new_leaf(), flags)?);
+        while self.len < count.min(PRELOAD_NODES) {
+            let node = KBox::new(Node::new_leaf(), flags)?;
+            self.put(node);
         }
         Ok(())
     }
 
     /// Returns how many nodes are reserved.
     pub(crate) fn available(&self) -> usize {
-        self.nodes.iter().filter(|slot| slot.is_some()).count()
+        self.len
     }
 
     /// Takes one reserved node to be a leaf (`leaf`) or an interior node, if any is left.
     ///
-    /// A node of the wanted kind is preferred; another is reinitialised.
+    /// The last node put back is taken first: a removal detaches a path from the leaf up, and
+    /// the next insertion rebuilds it from the top down, so the kinds usually match. A node of
+    /// the other kind is reinitialised.
     fn take(&mut self, leaf: bool) -> Option<KBox<Node<T>>> {
-        let is_kind = |node: &Node<T>| matches!(node, Node::Leaf(_)) == leaf;
-        let index = self
-            .nodes
-            .iter()
-            .position(|slot| slot.as_deref().is_some_and(is_kind))
-            .or_else(|| self.nodes.iter().position(Option::is_some))?;
-        let mut node = self.nodes[index].take()?;
-        if !is_kind(&node) {
+        let last = self.len.checked_sub(1)?;
+        let mut node = self.nodes.get_mut(last)?.take()?;
+        // INVARIANT: The top slot was emptied.
+        self.len = last;
+        if matches!(*node, Node::Leaf(_)) != leaf {
             let fresh = if leaf {
                 Node::new_leaf()
             } else {
@@ -487,8 +495,10 @@ impl<T> Preload<T> {
     /// Freeing does not sleep, so this may be called under a spinlock.
     fn put(&mut self, node: KBox<Node<T>>) {
         debug_assert!(node.is_empty());
-        if let Some(slot) = self.nodes.iter_mut().find(|slot| slot.is_none()) {
+        if let Some(slot) = self.nodes.get_mut(self.len) {
+            // INVARIANT: The slot above the last node is filled.
             *slot = Some(node);
+            self.len += 1;
         }
     }
 }
@@ -587,20 +597,45 @@ impl<T> Idr<T> {
         self.height.saturating_sub(1)
     }
 
-    /// Returns the lowest free id in `start..=self.max`, if any.
-    fn find_free(&self, start: u32) -> Option<u32> {
+    /// Returns the lowest free id in `start..=self.max`, if any, and how many nodes storing a
+    /// value there needs.
+    fn find_free(&self, start: u32) -> Option<(u32, usize)> {
         let start = u64::from(start);
-        let found = match self.root.as_deref() {
-            Some(root) if start < capacity(self.height) => root
-                .find_free(self.top_level(), start)
-                .unwrap_or(capacity(self.height)),
+        let (found, needed) = match self.root.as_deref() {
+            Some(root) if start < capacity(self.height) => {
+                match root.find_free(self.top_level(), start) {
+                    Some(found) => found,
+                    // The tree is full from `start` on: the first id above it.
+                    None => {
+                        let id = capacity(self.height);
+                        (id, self.growth_needed(id))
+                    }
+                }
+            }
             // Every id above the tree is free.
-            _ => start,
+            _ => (start, self.growth_needed(start)),
         };
-        u32::try_from(found).ok().filter(|&id| id <= self.max)
+        let id = u32::try_from(found).ok().filter(|&id| id <= self.max)?;
+        Some((id, needed))
+    }
+
+    /// Returns how many nodes storing a value at `id`, which is not covered by the tree, needs.
+    fn growth_needed(&self, id: u64) -> usize {
+        // CAST: Heights are at most `MAX_HEIGHT`.
+        let new_height = height_for(id) as usize;
+        let height = self.height as usize;
+        if self.root.is_none() {
+            new_height
+        } else {
+            // Growing adds `new_height - height` nodes above the old root. Since `id` is
+            // beyond the old tree, its path below the new root is all new: `new_height - 1`
+            // nodes.
+            (new_height - height) + (new_height - 1)
+        }
     }
 
     /// Returns how many nodes storing a value at the free id `id` needs.
+    #[cfg(CONFIG_KUNIT = "y")]
     fn nodes_needed(&self, id: u64) -> usize {
         // CAST: Heights are at most `MAX_HEIGHT`.
         let new_height = height_for(id) as usize;
@@ -657,8 +692,9 @@ impl<T> Idr<T> {
         }
     }
 
-    /// Returns the id [`Idr::alloc_cyclic`] would take now, if any is free.
-    fn next_free(&self) -> Option<u32> {
+    /// Returns the id [`Idr::alloc_cyclic`] would take now, if any is free, and how many nodes
+    /// it needs.
+    fn next_free(&self) -> Option<(u32, usize)> {
         // `if ((int)id < start) id = start;`: a cursor of 0 or above `INT_MAX` starts at 1.
         let start = if self.next < ID_MIN || self.next > ID_MAX {
             ID_MIN
@@ -678,9 +714,8 @@ impl<T> Idr<T> {
     /// This is 0 when the next id lands in an existing leaf, when the allocator's spare nodes
     /// suffice, or when every id is taken, and at most what [`Preload::new`] reserves.
     pub(crate) fn preload_need(&self) -> usize {
-        self.next_free().map_or(0, |id| {
-            self.nodes_needed(u64::from(id))
-                .saturating_sub(self.spare.available())
+        self.next_free().map_or(0, |(_, needed)| {
+            needed.saturating_sub(self.spare.available())
         })
     }
 
@@ -699,13 +734,13 @@ impl<T> Idr<T> {
         value: T,
         pre: &mut Preload<T>,
     ) -> Result<u32, AllocError<T>> {
-        let Some(id) = self.next_free() else {
+        let Some((id, needed)) = self.next_free() else {
             return Err(AllocError {
                 error: ENOSPC,
                 value,
             });
         };
-        if self.nodes_needed(u64::from(id)) > pre.available() + self.spare.available() {
+        if needed > pre.available() + self.spare.available() {
             return Err(AllocError {
                 error: ENOMEM,
                 value,
@@ -1653,7 +1688,7 @@ mod tests {
         }
         assert!(invariants_hold(&idr));
         idr.set_cursor(1);
-        assert_eq!(idr.find_free(1), Some(5001));
+        assert_eq!(idr.find_free(1).map(|(id, _)| id), Some(5001));
         assert_eq!(alloc(&mut idr, 0).ok(), Some(5001));
         assert_eq!(idr.remove(2500), Some(2500));
         idr.set_cursor(1);
