@@ -62,7 +62,7 @@ verdict() {
 
 case "$mode" in
 check)
-	boot check "${GUEST_TIMEOUT:-1500}"
+	boot check "${GUEST_TIMEOUT:-2700}"
 	exec python3 "$top/scripts/tap-summary.py" --output "$output" --console "$console" \
 		--qemu-rc "$qemu_rc" --cpus "$cpus"
 	;;

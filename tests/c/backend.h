@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "rust_inotify.h"
+#include "timeout.h"
 
 struct backend {
 	const char *name;

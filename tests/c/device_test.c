@@ -20,6 +20,8 @@
 
 #include <kselftest_harness.h>
 
+#include "timeout.h"
+
 #include "rust_inotify.h"
 
 #define MODULE_PATH "/modules/rust_inotify.ko"
