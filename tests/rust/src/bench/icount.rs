@@ -12,7 +12,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
 use super::Aggregate::Mean;
-use super::{drain, err, metric, ns_since, paired, poke, settle, Files, Metric, Sample};
+use super::{
+    drain, err, metric, ns_since, paired, poke, settle, settle_for, Files, Metric, Sample,
+};
 use crate::backend::{close_fd, fionread, set_next_wd, Backend};
 use crate::uapi::*;
 use crate::util;
@@ -45,7 +47,7 @@ fn open_w(p: &CString) -> Result<libc::c_int, String> {
 fn add_rm(files: &Files) -> Result<(), String> {
     const N: usize = 2000;
     let mut buf = vec![0u8; BUF];
-    paired(&[metric("add_rm", "ns/pair")], 6, Mean, |be| {
+    paired(&[metric("add_rm", "ns/pair")], 10, Mean, |be| {
         settle();
         let fd = instance(be)?;
         let t = Instant::now();
@@ -81,8 +83,8 @@ fn mass(files: &Files) -> Result<(), String> {
         metric("mem_per_watch", "bytes/watch"),
         metric("close_50k", "ns/close"),
     ];
-    paired(&metrics, 2, Mean, |be| {
-        settle();
+    paired(&metrics, 6, Mean, |be| {
+        settle_for(500);
         let fd = instance(be)?;
         let m0 = sunreclaim()?;
         let t = Instant::now();
@@ -105,7 +107,7 @@ fn mass(files: &Files) -> Result<(), String> {
 /// `setnextwd`: the ioctl alone, on one instance, per call.
 fn setnextwd() -> Result<(), String> {
     const N: usize = 5000;
-    paired(&[metric("setnextwd", "ns/call")], 6, Mean, |be| {
+    paired(&[metric("setnextwd", "ns/call")], 8, Mean, |be| {
         settle();
         let fd = instance(be)?;
         let t = Instant::now();
@@ -123,7 +125,7 @@ fn setnextwd() -> Result<(), String> {
 fn setnextwd_add(files: &Files) -> Result<(), String> {
     const INSTANCES: usize = 64;
     const BATCHES: usize = 4;
-    paired(&[metric("setnextwd_add", "ns/pair")], 6, Mean, |be| {
+    paired(&[metric("setnextwd_add", "ns/pair")], 10, Mean, |be| {
         settle();
         let mut ns = 0.0;
         for _ in 0..BATCHES {
@@ -210,7 +212,7 @@ fn events(files: &Files) -> Result<(), String> {
         ("event_named", &[dir], &[a, b], 32 * N),
     ];
     for (name, targets, writes, want) in cases {
-        paired(&[metric(name, "ns/event")], 6, Mean, |be| {
+        paired(&[metric(name, "ns/event")], 8, Mean, |be| {
             settle();
             let (fd, wfds) = event_setup(be, targets, writes)?;
             let (ns, bytes) = write_read(&fd, &wfds, N, &mut buf)?;
@@ -229,37 +231,48 @@ fn events(files: &Files) -> Result<(), String> {
     Ok(())
 }
 
+/// The median of some nanosecond counts.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// What one `Instant::now()` pair costs, to take out of individually timed calls.
 fn clock_cost() -> f64 {
-    const N: usize = 10_000;
-    let t = Instant::now();
-    for _ in 0..N {
-        std::hint::black_box(Instant::now().elapsed());
-    }
-    ns_since(t) / N as f64
+    median(
+        (0..1000)
+            .map(|_| {
+                let t = Instant::now();
+                ns_since(t)
+            })
+            .collect(),
+    )
 }
 
 /// `read_one`: one write, then one read() of its one event; the read alone is timed.
+///
+/// A round's value is its median read, so that a timer tick landing in one of the short timed
+/// windows does not count (in a long window it would be a fair share of the cost).
 fn read_one(files: &Files) -> Result<(), String> {
     const N: usize = 2000;
     let clock = clock_cost();
     let mut buf = vec![0u8; BUF];
-    paired(&[metric("read_one", "ns/read")], 6, Mean, |be| {
+    paired(&[metric("read_one", "ns/read")], 8, Mean, |be| {
         settle();
         let (fd, wfds) = event_setup(be, &[&files.a], &[&files.a])?;
-        let mut ns = 0.0;
+        let mut each = Vec::with_capacity(N);
         for _ in 0..N {
             poke(wfds[0])?;
             let t = Instant::now();
             let r = crate::backend::read(fd.as_raw_fd(), &mut buf);
-            ns += ns_since(t) - clock;
+            each.push(ns_since(t) - clock);
             match r {
                 Ok(16) => {}
                 r => return Err(format!("{}: read_one: {r:?}", be.name())),
             }
         }
         event_teardown(be, fd, wfds)?;
-        Ok(vec![Sample::new(ns, N)])
+        Ok(vec![Sample::new(median(each), 1)])
     })
 }
 
@@ -269,7 +282,7 @@ fn fionread_metrics(files: &Files) -> Result<(), String> {
     const EMPTY_N: usize = 5000;
     const FULL_N: usize = 100;
     const QUEUED: usize = 16_384;
-    paired(&[metric("fionread_empty", "ns/call")], 6, Mean, |be| {
+    paired(&[metric("fionread_empty", "ns/call")], 8, Mean, |be| {
         settle();
         let fd = instance(be)?;
         let t = Instant::now();
@@ -280,7 +293,7 @@ fn fionread_metrics(files: &Files) -> Result<(), String> {
         close(be, fd)?;
         Ok(vec![Sample::new(ns, EMPTY_N)])
     })?;
-    paired(&[metric("fionread_16384", "ns/call")], 4, Mean, |be| {
+    paired(&[metric("fionread_16384", "ns/call")], 6, Mean, |be| {
         settle();
         let (fd, wfds) = event_setup(be, &[&files.a, &files.b], &[&files.a, &files.b])?;
         for i in 0..QUEUED {

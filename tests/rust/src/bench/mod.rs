@@ -29,12 +29,38 @@ mod wall;
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use std::sync::Mutex;
+
 use crate::backend::{self, Backend, Errno, KERNEL, RUST};
-use crate::diag;
 use crate::tap::Ctx;
-use crate::util::{self, TempDir};
+use crate::util;
+
+/// The result lines, printed when the run ends rather than as they come: a write to the serial
+/// console makes QEMU's host side answer at host-dependent times, which would make the
+/// instruction counts of the rounds after it differ from boot to boot.
+static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// `out!("fmt", args)`: keeps a result line for [`flush`].
+macro_rules! out {
+    ($($t:tt)*) => { $crate::bench::keep(format!($($t)*)) };
+}
+pub(crate) use out;
+
+/// Keeps one line for [`flush`].
+pub(crate) fn keep(line: String) {
+    LINES.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+}
+
+/// Prints the kept lines as TAP diagnostics (`# ...`).
+fn flush() {
+    let lines = std::mem::take(&mut *LINES.lock().unwrap_or_else(|e| e.into_inner()));
+    for l in lines {
+        crate::tap::diag_str(&l);
+    }
+}
 
 /// What one round of a metric measured on one backend: a total over some operations.
 #[derive(Clone, Copy, Debug)]
@@ -78,7 +104,13 @@ pub(crate) const fn metric(name: &'static str, unit: &'static str) -> Metric {
 /// period) finish before the next round starts. Under `sleep=off` an idle guest skips ahead to
 /// its next timer, so this costs no host time.
 pub(crate) fn settle() {
-    std::thread::sleep(Duration::from_millis(20));
+    settle_for(20);
+}
+
+/// [`settle`] for `ms` milliseconds: before a slab-memory reading, long enough for the
+/// previous round's objects freed after an RCU or SRCU grace period to be gone.
+pub(crate) fn settle_for(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
 }
 
 /// Nanoseconds since `t`, as a float.
@@ -141,7 +173,7 @@ where
                 .fold((0.0, 0.0), |(t, o), s| (t + s[m].total, o + s[m].ops));
             let mut each: Vec<f64> = got[b].iter().map(|s| s[m].per_op()).collect();
             let shown: Vec<String> = each.iter().map(|v| format!("{v:.1}")).collect();
-            diag!(
+            out!(
                 "bench-rounds: {} {} {}",
                 metric.name,
                 be.name(),
@@ -154,7 +186,7 @@ where
                     each[each.len() / 2]
                 }
             };
-            diag!(
+            out!(
                 "bench: {} {} {value:.3} {}",
                 metric.name,
                 be.name(),
@@ -165,10 +197,35 @@ where
     Ok(())
 }
 
+/// A directory of a fixed name, removed with its contents on drop.
+///
+/// Not `mkdtemp()`: a random name hashes to other dcache buckets in each boot, which shows in
+/// the instruction counts of every path lookup.
+pub(crate) struct BenchDir(PathBuf);
+
+impl BenchDir {
+    /// Creates `rust_inotify_bench` in the current directory, afresh, with mode 0755 (other
+    /// uids watch in it).
+    fn new() -> Result<Self, String> {
+        let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
+        let dir = cwd.join("rust_inotify_bench");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        util::chmod(&util::cpath(&dir), 0o755).map_err(|e| format!("chmod: {e}"))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for BenchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The files the benchmarks watch, in a directory of their own under `/tmp`.
 pub(crate) struct Files {
     /// Removed with its contents when the benchmarks end (only kept for its drop).
-    _dir: TempDir,
+    _dir: BenchDir,
     /// `MASS` files, `f00000` on, for the mass adds.
     pub many: Vec<CString>,
     /// A small directory (`ev/`) of its own, for the events: watching a directory makes the
@@ -183,23 +240,21 @@ pub(crate) struct Files {
 }
 
 impl Files {
-    /// Creates the directory (mode 0755, so that other uids can watch in it) and `many` files.
+    /// Creates the directory and `many` files in it.
     pub fn new(many: usize) -> Result<Self, String> {
         // The guest's /tmp is a tmpfs; elsewhere, the current directory.
         let _ = std::env::set_current_dir("/tmp");
-        let dir = TempDir::new()?;
-        let mode = |p: &CString, m| util::chmod(p, m).map_err(|e| format!("chmod: {e}"));
-        mode(&util::cpath(dir.path()), 0o755)?;
+        let dir = BenchDir::new()?;
         let many: Vec<CString> = (0..many)
-            .map(|i| util::cpath(&dir.join(&format!("f{i:05}"))))
+            .map(|i| util::cpath(&dir.0.join(format!("f{i:05}"))))
             .collect();
         for f in &many {
             util::create(f).map_err(|e| format!("create: {e}"))?;
         }
-        let ev = dir.join("ev");
+        let ev = dir.0.join("ev");
         std::fs::create_dir(&ev).map_err(|e| format!("mkdir ev: {e}"))?;
         let ev_dir = util::cpath(&ev);
-        mode(&ev_dir, 0o755)?;
+        util::chmod(&ev_dir, 0o755).map_err(|e| format!("chmod: {e}"))?;
         let file = |name: &str| -> Result<CString, String> {
             let p = util::cpath(&ev.join(name));
             util::create(&p).map_err(|e| format!("create: {e}"))?;
@@ -287,10 +342,11 @@ fn need_both(ctx: &Ctx) -> Result<(), String> {
 
 /// Prints the error, if any, and returns the exit code.
 fn exit_code(r: Result<(), String>) -> i32 {
+    flush();
     match r {
         Ok(()) => 0,
         Err(e) => {
-            diag!("bench: error: {e}");
+            crate::diag!("bench: error: {e}");
             1
         }
     }

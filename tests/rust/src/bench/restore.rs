@@ -16,7 +16,6 @@ use std::time::Instant;
 
 use super::{err, ns_since, settle, Files};
 use crate::backend::{close_fd, set_next_wd, Backend, KERNEL, RUST};
-use crate::diag;
 use crate::uapi::*;
 
 /// The wds of both methods.
@@ -86,10 +85,10 @@ pub(crate) fn run(files: &Files) -> Result<(), String> {
             let be = backends[b];
             if LOOP_WDS.contains(target) {
                 let ns = criu_loop(be, files, *target)?;
-                diag!("bench-restore: {} criu_loop {target} {ns:.0}", be.name());
+                super::out!("bench-restore: {} criu_loop {target} {ns:.0}", be.name());
             }
             let ns = setnextwd_add(be, files, *target)?;
-            diag!("bench-restore: {} setnextwd {target} {ns:.0}", be.name());
+            super::out!("bench-restore: {} setnextwd {target} {ns:.0}", be.name());
         }
     }
     Ok(())
