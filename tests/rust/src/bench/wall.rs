@@ -19,7 +19,7 @@ use crate::util;
 /// the events as they come; per write, until the reader has seen the last one.
 fn producer_reader(files: &Files) -> Result<(), String> {
     const N: usize = 50_000;
-    paired(&[metric("producer_reader", "ns/event")], 5, Median, |be| {
+    paired(&[metric("producer_reader", "ns/event")], 7, Median, |be| {
         let fd = be.init(IN_CLOEXEC).map_err(err(be, "init"))?;
         be.add_watch(&fd, &files.a, IN_MODIFY)
             .map_err(err(be, "add"))?;
@@ -115,7 +115,7 @@ fn child(be: &dyn Backend, file: &std::ffi::CStr, uid: u32, ready: i32, go: i32,
 fn add_rm_2inst(files: &Files) -> Result<(), String> {
     const N: usize = 10_000;
     const UIDS: [u32; 2] = [1000, 1001];
-    paired(&[metric("add_rm_2inst", "ns/pair")], 5, Median, |be| {
+    paired(&[metric("add_rm_2inst", "ns/pair")], 7, Median, |be| {
         let mut ready = [0; 2];
         let mut go = [0; 2];
         // SAFETY: each array has room for the two fds.
