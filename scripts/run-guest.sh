@@ -12,7 +12,7 @@
 #          time counts executed instructions (1 ns each), for the paired Rust/kernel metrics; the
 #          second without icount, so that both CPUs run at once, for the wall-clock ones. Then
 #          scripts/bench-report.py prints the `ratio NAME R` lines and writes
-#          build/bench/results.json.
+#          build/bench/results.json, and scripts/plot-bench.py draws docs/*.svg from it.
 # Usage: scripts/run-guest.sh MODE BUILD_DIR VARIANT
 # Environment: GUEST_TIMEOUT (s), GUEST_CPUS (default 2), GUEST_APPEND (more kernel arguments:
 # maxcpus=1 to see the CPU check fail; ri_only=GLOB to run only some suites, see tests/guest/init).
@@ -77,13 +77,25 @@ demo)
 	;;
 bench)
 	mkdir -p "$build/bench"
-	boot bench "${GUEST_TIMEOUT:-3000}" -icount shift=0,sleep=off
+	# For counts that repeat from boot to boot, nothing the host times may reach the guest:
+	# no user-space address randomization from the first process on, and the RTC on the
+	# virtual clock (tests/guest/init does the rest).
+	GUEST_APPEND="norandmaps ${GUEST_APPEND:-}" \
+		boot bench "${GUEST_TIMEOUT:-3000}" -icount shift=0,sleep=off -rtc clock=vm
 	verdict
 	icount_out=$output
 	boot bench-wall "${GUEST_TIMEOUT:-600}"
 	verdict
 	python3 "$top/scripts/bench-report.py" --icount "$icount_out" --wall "$output" \
-		--json "$build/bench/results.json"
+		--json "$build/bench/results.json" >"$build/bench/report.txt" || rc=$?
+	# The pictures (from a complete report only) first, so that the report's `ratio NAME R`
+	# lines stay the last ones printed.
+	if [ -z "${rc:-}" ]; then
+		python3 "$top/scripts/plot-bench.py" "$build/bench/results.json" "$top/docs" >&2 ||
+			echo "run-guest: WARNING: the pictures were not drawn" >&2
+	fi
+	cat "$build/bench/report.txt"
+	exit "${rc:-0}"
 	;;
 *)
 	echo "run-guest: unknown mode '$mode'" >&2

@@ -7,9 +7,10 @@
 //! Every case runs against both backends (see [`backend`]) and compares them; the kernel is the
 //! reference. Output is TAP 13 as kselftest prints it; exit code 0 when nothing failed.
 //!
-//! Usage: `rust_inotify_tests [--list | --bench] [NAME-SUBSTRING...]`; the environment variable
-//! `RUST_INOTIFY_TESTS_BACKENDS=kernel` runs the kernel side alone (for development on a host
-//! without the module).
+//! Usage: `rust_inotify_tests [--list | --bench | --bench-wall] [NAME-SUBSTRING...]`; the
+//! environment variable `RUST_INOTIFY_TESTS_BACKENDS=kernel` runs the kernel side alone (for
+//! development on a host without the module). `--bench` and `--bench-wall` are `make bench`'s
+//! two boots (see [`bench`]).
 
 #[path = "../../../uapi.rs"]
 mod uapi;
