@@ -501,6 +501,30 @@ impl<T> Preload<T> {
         Some(node)
     }
 
+    /// Moves nodes out of `from` until this reservation holds `count`, or `from` is empty.
+    ///
+    /// The nodes keep their order, so that their kinds still come as an insertion needs them.
+    /// Does not allocate.
+    pub(crate) fn take_from(&mut self, from: &mut Preload<T>, count: usize) {
+        let want = count.min(PRELOAD_NODES).saturating_sub(self.len);
+        let start = from.len.saturating_sub(want);
+        for slot in from.nodes.iter_mut().take(from.len).skip(start) {
+            if let Some(node) = slot.take() {
+                self.put(node);
+            }
+        }
+        // INVARIANT: The slots from `start` on were emptied.
+        from.len = start;
+    }
+
+    /// Moves every node of `from` into this reservation; those that do not fit are freed.
+    ///
+    /// Freeing does not sleep, so this may be called under a spinlock.
+    pub(crate) fn absorb(&mut self, mut from: Preload<T>) {
+        let len = from.len;
+        self.take_from(&mut from, self.len + len);
+    }
+
     /// Keeps the empty `node` for later, or frees it if the reservation is full.
     ///
     /// Freeing does not sleep, so this may be called under a spinlock.
@@ -847,6 +871,15 @@ impl<T> Idr<T> {
                 _ => return,
             }
         }
+    }
+
+    /// Takes the emptied nodes kept for reuse, so that another allocator can use them.
+    ///
+    /// An instance whose watches are all gone gives its nodes to a pool shared by every
+    /// instance, as the radix tree's nodes go back to a per-CPU pool; a new instance (CRIU
+    /// restoring a wd with SETNEXTWD and one add) then builds its tree without allocating.
+    pub(crate) fn take_spare(&mut self) -> Preload<T> {
+        core::mem::replace(&mut self.spare, Preload::empty())
     }
 
     /// Returns how many emptied nodes are kept for reuse.
@@ -1389,6 +1422,36 @@ mod tests {
         assert_eq!(idr.alloc_cyclic(7, &mut none).ok(), Some(100_000));
         assert_eq!(idr.spare_nodes(), SPARE_NODES - 3);
         assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    /// Nodes handed from one allocator to another keep their order and their bound.
+    #[test]
+    fn spare_nodes_move_between_allocators() -> Result {
+        let mut a = Idr::new();
+        a.set_cursor(0x34d71d6);
+        assert_eq!(alloc(&mut a, 1u64).ok(), Some(0x34d71d6));
+        assert_eq!(a.remove(0x34d71d6), Some(1));
+        let mut pool = a.take_spare();
+        assert_eq!(pool.available(), 5);
+        assert_eq!(a.spare_nodes(), 0);
+        // A new allocator gets what it needs from the pool, and the kinds match: nothing is
+        // left over and no node was rebuilt as the other kind (the pool's order is kept).
+        let mut b = Idr::new();
+        b.set_cursor(0x34d71d6);
+        let mut pre = Preload::empty();
+        pre.take_from(&mut pool, b.preload_need());
+        assert_eq!(pre.available(), 5);
+        assert_eq!(pool.available(), 0);
+        assert_eq!(b.alloc_cyclic(2u64, &mut pre).ok(), Some(0x34d71d6));
+        assert_eq!(pre.available(), 0);
+        assert!(invariants_hold(&b));
+        // `absorb` keeps at most a reservation's worth and frees the rest.
+        let mut big: Preload<u64> = Preload::new(GFP_KERNEL)?;
+        let mut more = Preload::empty();
+        more.reserve(3, GFP_KERNEL)?;
+        big.absorb(more);
+        assert_eq!(big.available(), PRELOAD_NODES);
         Ok(())
     }
 

@@ -139,6 +139,29 @@ impl Drop for InstanceCharge {
     }
 }
 
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `init` in the module initializer, before any instance exists.
+    unsafe(uninit) static WD_NODES: SpinLock<Preload<ARef<Mark>>> = Preload::empty();
+}
+
+/// Initialises the pool of wd-table nodes shared by all instances; called once, from the module
+/// initializer.
+///
+/// An instance that is released gives the emptied nodes its table kept to this pool, and an
+/// instance that needs nodes takes them from it before allocating, the way the radix tree
+/// behind upstream's `idr` takes nodes from a per-CPU pool. It holds at most one reservation's
+/// worth (ten nodes).
+pub(crate) fn init() {
+    // SAFETY: Called exactly once, before the device is registered.
+    unsafe { WD_NODES.init() };
+}
+
+/// Frees the pool; called from module exit, when no instance is left.
+pub(crate) fn exit() {
+    let nodes = core::mem::replace(&mut *WD_NODES.lock(), Preload::empty());
+    drop(nodes);
+}
+
 /// `do_inotify_init` and `inotify_new_group`: a new instance, for an open with these flags.
 ///
 /// `O_NONBLOCK` and `O_CLOEXEC` are `inotify_init1()`'s flags, and the VFS applies them; the
@@ -176,6 +199,11 @@ pub(crate) fn release(group: &Group) {
     // Each mark's `freeing_mark` frees its wd; their IN_IGNORED events are dropped.
     group.clear_marks();
     glue::wait_marks_destroyed();
+
+    // The table is empty now: its kept nodes go to the shared pool (those that do not fit are
+    // freed, which does not sleep).
+    let spare = inst.wds.lock().take_spare();
+    WD_NODES.lock().absorb(spare);
 }
 
 /// The 16-byte `struct inotify_event` header.
@@ -406,6 +434,8 @@ fn new_watch(group: &Group, mark: ARef<Mark>, inode: &Inode) -> Result<i32> {
                 drop(wds);
                 // Putting a mark may sleep: the reference handed back goes after unlocking.
                 drop(e.value);
+                // Nodes other instances no longer need first, then new ones.
+                preload.take_from(&mut WD_NODES.lock(), need);
                 preload.reserve(need, GFP_KERNEL)?;
             }
             allocated => {

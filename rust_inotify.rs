@@ -70,6 +70,7 @@ impl kernel::Module for RustInotify {
             idr::bench()?;
         }
         ucounts::init();
+        inotify_user::init();
         let dev = glue::MiscRegistration::register()?;
         pr_info!(
             "/dev/rust_inotify registered (INOTIFY_IOC_SETNEXTWD: {})\n",
@@ -88,6 +89,7 @@ impl Drop for RustInotify {
         // Deregister, and wait until every group and mark is freed, before the users table
         // goes: freeing the last watches uncharges them.
         drop(self.dev.take());
+        inotify_user::exit();
         ucounts::exit();
     }
 }
