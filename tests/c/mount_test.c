@@ -366,6 +366,44 @@ TEST_F(mnt, mount_over_watched_dir)
 		      EV(wd_sub, IN_MODIFY, "u"), EV(wd_sub, IN_CLOSE_WRITE, "u"));
 }
 
+/*
+ * An instance closed with watches and queued events on the fs: its marks go with it, so the
+ * umount neither waits for them nor finds an inode still referenced (the debug kernel reports
+ * busy inodes after unmount), and a kernel instance that stays open still gets its UNMOUNT and
+ * IGNORED for the same inodes. Three rounds, the fs mounted again each time.
+ */
+TEST_F(mnt, umount_after_instance_closed)
+{
+	for (int round = 0; round < 3; round++) {
+		int fd = variant->be->init(IN_NONBLOCK | IN_CLOEXEC);
+		int ref = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+		ASSERT_LE(0, fd);
+		ASSERT_LE(0, ref);
+		ASSERT_EQ(1, dual_add(_metadata, variant->be, fd, ref, self->mnt, IN_ALL_EVENTS));
+		ASSERT_EQ(2, dual_add(_metadata, variant->be, fd, ref, M("f"), IN_ALL_EVENTS));
+		ASSERT_EQ(3, dual_add(_metadata, variant->be, fd, ref, M("sub"), IN_ALL_EVENTS));
+		ASSERT_EQ(0, scratch_append(M("f")));
+		ASSERT_EQ(0, close(fd));
+
+		UMOUNT_MNT();
+		self->st.n = drain_events(ref, self->st.evs, MAX_EVENTS);
+		ASSERT_STREAM(&self->st,
+			      EV(1, IN_OPEN, "f"), EV(2, IN_OPEN, NULL),
+			      EV(1, IN_MODIFY, "f"), EV(2, IN_MODIFY, NULL),
+			      EV(1, IN_CLOSE_WRITE, "f"), EV(2, IN_CLOSE_WRITE, NULL),
+			      EV(3, IN_UNMOUNT | IN_ISDIR, NULL), EV(3, IN_IGNORED, NULL),
+			      EV(2, IN_UNMOUNT, NULL), EV(2, IN_IGNORED, NULL),
+			      EV(1, IN_UNMOUNT | IN_ISDIR, NULL), EV(1, IN_IGNORED, NULL));
+		ASSERT_EQ(0, close(ref));
+
+		ASSERT_EQ(0, mount(self->dev, self->mnt, "ext2", 0, NULL)) {
+			TH_LOG("mount %s again: %s", self->dev, strerror(errno));
+		}
+		self->mounted = true;
+	}
+}
+
 #define NR_FILES 64
 
 /* Many watched inodes: one UNMOUNT, IGNORED pair per watch, newest watch first, none lost. */

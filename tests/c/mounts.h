@@ -102,14 +102,20 @@ out:
 	return loop_fd;
 }
 
-/* Mounts overlayfs at @merged with one lower layer. Returns mount()'s result. */
+/*
+ * Mounts overlayfs at @merged with one lower layer. The features that change what copy-up and
+ * rename do are set off explicitly (they are off by default in the test kernels too), so that
+ * the tests do not depend on a kernel's Kconfig defaults. Returns mount()'s result.
+ */
 static inline int mount_overlay(const char *lower, const char *upper, const char *work,
 				const char *merged)
 {
 	char opts[3 * PATH_MAX + 64];
 
-	if ((size_t)snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower,
-			     upper, work) >= sizeof(opts)) {
+	if ((size_t)snprintf(opts, sizeof(opts),
+			     "lowerdir=%s,upperdir=%s,workdir=%s,"
+			     "redirect_dir=off,index=off,metacopy=off",
+			     lower, upper, work) >= sizeof(opts)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
