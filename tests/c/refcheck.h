@@ -7,11 +7,11 @@
  *
  *	int wd = dual_add(_metadata, variant->be, self->fd, self->ref, path, IN_ALL_EVENTS);
  *	...
- *	ASSERT_SAME_AS_REF(self->fd, self->ref, &self->st);	// drains both, every field equal
- *	ASSERT_STREAM(&self->st, EV(wd, IN_OPEN, NULL), ...);		// the whole stream, exactly
- *	ASSERT_WD_EVENTS(&self->st, wd, EV(wd, IN_OPEN, NULL), ...);	// that wd's events, exactly
- *	ASSERT_STREAM_HAS(&self->st, EV(wd_upper, IN_CREATE, "f"));	// these, in order, among others
- *	ASSERT_WD_LACKS(&self->st, wd_lower, IN_MODIFY);		// no event of that wd has the bit
+ *	ASSERT_SAME_AS_REF(self->fd, self->ref, &self->st);  // drain both: every field equal
+ *	ASSERT_STREAM(&self->st, EV(wd, IN_OPEN, NULL), ...);  // the whole stream, exactly
+ *	ASSERT_WD_EVENTS(&self->st, wd, EV(...), ...);         // that wd's events, exactly
+ *	ASSERT_STREAM_HAS(&self->st, EV(wd2, IN_CREATE, "f")); // these in order, among others
+ *	ASSERT_WD_LACKS(&self->st, wd3, IN_MODIFY);            // no event of wd3 has the bit
  *
  * Both instances get their watches in the same order, so the wds are the same and the streams
  * can be compared field by field, the cookies included (fsnotify makes one cookie per rename and
