@@ -40,6 +40,12 @@
 
 #define IMAGE_KIB	2048
 
+/*
+ * Seconds per case, setup included (mke2fs, loop, mounts): the default 30 is short for a TCG
+ * guest on a loaded machine (the 18 cases of mount_test have taken 97 s there).
+ */
+#define SLOW_TIMEOUT	120
+
 FIXTURE(mnt) {
 	int fd;			/* the instance under test, non-blocking */
 	int ref;		/* a kernel instance with the same watches: the reference */
@@ -130,7 +136,7 @@ FIXTURE_TEARDOWN(mnt)
  * succeeds (watches pin inodes, not the mount) and each ext2 watch gets UNMOUNT then IGNORED,
  * newest watch first; the tmpfs watch gets nothing and stays.
  */
-TEST_F(mnt, umount_unmount_then_ignored)
+TEST_F_TIMEOUT(mnt, umount_unmount_then_ignored, SLOW_TIMEOUT)
 {
 	int wd_root = ADD(self->mnt, IN_ALL_EVENTS);
 	int wd_f = ADD(M("f"), IN_ALL_EVENTS);
@@ -166,7 +172,7 @@ TEST_F(mnt, umount_unmount_then_ignored)
 }
 
 /* Events queued before the umount stay queued, in order, ahead of the UNMOUNTs. */
-TEST_F(mnt, queued_events_survive_umount)
+TEST_F_TIMEOUT(mnt, queued_events_survive_umount, SLOW_TIMEOUT)
 {
 	int wd_root = ADD(self->mnt, IN_ALL_EVENTS);
 	int wd_f = ADD(M("f"), IN_ALL_EVENTS);
@@ -188,7 +194,7 @@ TEST_F(mnt, queued_events_survive_umount)
  * A file of the fs held open: umount is refused with EBUSY and gives no event; the watches stay
  * and the open file's events keep coming. After the close the umount succeeds: UNMOUNT, IGNORED.
  */
-TEST_F(mnt, umount_busy_while_file_open)
+TEST_F_TIMEOUT(mnt, umount_busy_while_file_open, SLOW_TIMEOUT)
 {
 	int wd_root = ADD(self->mnt, IN_ALL_EVENTS);
 	int wd_f = ADD(M("f"), IN_ALL_EVENTS);
@@ -226,7 +232,7 @@ TEST_F(mnt, umount_busy_while_file_open)
  * the superblock goes (before close() returns: the last mntput's cleanup is task work run on the
  * way back to user space), and UNMOUNT, IGNORED follow.
  */
-TEST_F(mnt, lazy_umount_unmounts_at_last_close)
+TEST_F_TIMEOUT(mnt, lazy_umount_unmounts_at_last_close, SLOW_TIMEOUT)
 {
 	int wd_root = ADD(self->mnt, IN_ALL_EVENTS);
 	int wd_f = ADD(M("f"), IN_ALL_EVENTS);
@@ -260,7 +266,7 @@ TEST_F(mnt, lazy_umount_unmounts_at_last_close)
  * watch; unmounting one of them gives nothing, the superblock stays; unmounting the last gives
  * UNMOUNT, IGNORED.
  */
-TEST_F(mnt, bind_mount_umount_gives_nothing)
+TEST_F_TIMEOUT(mnt, bind_mount_umount_gives_nothing, SLOW_TIMEOUT)
 {
 	char bind[PATH_MAX];
 	int wd_root, wd_f;
@@ -295,7 +301,7 @@ TEST_F(mnt, bind_mount_umount_gives_nothing)
  * A read-only remount is not an unmount: no event, the watches stay. A refused write open gives
  * no event; a read gives OPEN, ACCESS, CLOSE_NOWRITE as usual; the umount then UNMOUNT, IGNORED.
  */
-TEST_F(mnt, remount_read_only_gives_nothing)
+TEST_F_TIMEOUT(mnt, remount_read_only_gives_nothing, SLOW_TIMEOUT)
 {
 	int wd_root = ADD(self->mnt, IN_ALL_EVENTS);
 	int wd_f = ADD(M("f"), IN_ALL_EVENTS);
@@ -334,7 +340,7 @@ TEST_F(mnt, remount_read_only_gives_nothing)
  * different inode and a new wd. Its events go to the new watch only; its umount gives UNMOUNT,
  * IGNORED to that watch only; the covered ext2 directory's watch then reports again.
  */
-TEST_F(mnt, mount_over_watched_dir)
+TEST_F_TIMEOUT(mnt, mount_over_watched_dir, SLOW_TIMEOUT)
 {
 	int wd_sub = ADD(M("sub"), IN_ALL_EVENTS);
 	int wd_top;
@@ -372,7 +378,7 @@ TEST_F(mnt, mount_over_watched_dir)
  * busy inodes after unmount), and a kernel instance that stays open still gets its UNMOUNT and
  * IGNORED for the same inodes. Three rounds, the fs mounted again each time.
  */
-TEST_F(mnt, umount_after_instance_closed)
+TEST_F_TIMEOUT(mnt, umount_after_instance_closed, SLOW_TIMEOUT)
 {
 	for (int round = 0; round < 3; round++) {
 		int fd = variant->be->init(IN_NONBLOCK | IN_CLOEXEC);
@@ -407,7 +413,7 @@ TEST_F(mnt, umount_after_instance_closed)
 #define NR_FILES 64
 
 /* Many watched inodes: one UNMOUNT, IGNORED pair per watch, newest watch first, none lost. */
-TEST_F(mnt, umount_many_watches)
+TEST_F_TIMEOUT(mnt, umount_many_watches, SLOW_TIMEOUT)
 {
 	static struct xev x[2 * NR_FILES];
 	char name[16];

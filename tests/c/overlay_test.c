@@ -46,6 +46,12 @@
 
 #define IMAGE_KIB	2048
 
+/*
+ * Seconds per case, setup included (mke2fs, loop, mounts): the default 30 is short for a TCG
+ * guest on a loaded machine (the 18 cases of mount_test have taken 97 s there).
+ */
+#define SLOW_TIMEOUT	120
+
 /* Changes that the merged view and the lower layer must never see from below / make. */
 #define IN_CHANGES	(IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVE | IN_DELETE_SELF)
 
@@ -181,7 +187,7 @@ static bool file_is(const char *path, const char *data)
  * and the backing file's OPEN, MODIFY, CLOSE_WRITE; the lower layer is read (OPEN,
  * CLOSE_NOWRITE) and not changed. Later reads and writes go to the upper file alone.
  */
-TEST_F(ovl, copy_up_on_write)
+TEST_F_TIMEOUT(ovl, copy_up_on_write, SLOW_TIMEOUT)
 {
 	int wd_m, wd_mf, wd_u, wd_l, wd_lf;
 
@@ -247,7 +253,7 @@ TEST_F(ovl, copy_up_on_write)
  * the merged dir's watch gets exactly what any filesystem gives, its parent's gets nothing
  * (events go one level up only), and deleting a lower file from it is an ordinary DELETE.
  */
-TEST_F(ovl, create_and_delete_in_merged_dir)
+TEST_F_TIMEOUT(ovl, create_and_delete_in_merged_dir, SLOW_TIMEOUT)
 {
 	int wd_d, wd_m;
 	struct stat st;
@@ -279,7 +285,7 @@ TEST_F(ovl, create_and_delete_in_merged_dir)
  * upper side, a whiteout renamed in (MOVED_TO). The lower layer is not touched. Creating the name
  * again is an ordinary CREATE in the merged dir.
  */
-TEST_F(ovl, whiteout_of_lower_file)
+TEST_F_TIMEOUT(ovl, whiteout_of_lower_file, SLOW_TIMEOUT)
 {
 	int wd_m, wd_g, wd_u, wd_l;
 	struct stat st;
@@ -321,7 +327,7 @@ TEST_F(ovl, whiteout_of_lower_file)
  * whiteout left behind, on the upper dir. The merged file's watch follows it to the new name.
  * Renaming a lower dir is refused and gives nothing.
  */
-TEST_F(ovl, rename_lower_file_in_merged_dir)
+TEST_F_TIMEOUT(ovl, rename_lower_file_in_merged_dir, SLOW_TIMEOUT)
 {
 	int wd_m, wd_r, wd_u;
 	struct stat st;
@@ -363,7 +369,7 @@ TEST_F(ovl, rename_lower_file_in_merged_dir)
  * file are seen by watches on those files, never by the watch on the merged file; a change
  * through the merged file reaches the upper file's watch (overlayfs changes the upper inode).
  */
-TEST_F(ovl, layer_events_not_in_merged_view)
+TEST_F_TIMEOUT(ovl, layer_events_not_in_merged_view, SLOW_TIMEOUT)
 {
 	int wd_mf, wd_lf, wd_uf;
 
@@ -413,7 +419,7 @@ static int drop_caches(void)
  * cache is dropped and the dir and the file are copied up, lookups find the watched inodes again
  * (overlayfs hashes them by lower inode), so the watches keep reporting.
  */
-TEST_F(ovl, watches_survive_dropped_caches)
+TEST_F_TIMEOUT(ovl, watches_survive_dropped_caches, SLOW_TIMEOUT)
 {
 	int wd_d, wd_f;
 
@@ -454,7 +460,7 @@ TEST_F(ovl, watches_survive_dropped_caches)
  * layers stay and see nothing. Then umount of the ext2 lower layer: its watched file gets UNMOUNT,
  * IGNORED.
  */
-TEST_F(ovl, umount_overlay_then_ext2_lower)
+TEST_F_TIMEOUT(ovl, umount_overlay_then_ext2_lower, SLOW_TIMEOUT)
 {
 	int wd_m, wd_mf, wd_md, wd_u, wd_lf;
 
