@@ -7,6 +7,8 @@
 #   make check              set up, build the debug kernel, run every test in a QEMU guest
 #   make demo               set up, build the lean kernel, boot it and show the module working
 #   make bench              the lean kernel under QEMU -icount: Rust/kernel instruction ratios
+#   make preload            librust_inotify_preload.so (LD_PRELOAD: programs use the device)
+#   make preload-install    install it into $(DESTDIR)$(PREFIX)/lib (PREFIX=/usr/local)
 #
 # Without KDIR, the project's debug kernel (build/kernel-debug) is used, and built first.
 # The module is built with MO= into build/, so the source tree stays clean.
@@ -35,7 +37,8 @@ KERNEL_DEP := kernel-debug
 endif
 
 .PHONY: all modules modules_install clean setup kernel kernel-debug kernel-lean check demo bench \
-	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check
+	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check \
+	preload preload-install
 
 all: modules
 
@@ -81,6 +84,21 @@ rustfmt:
 rustfmt-check:
 	rustfmt --edition 2021 --config-path $(BUILD)/linux-source-7.3/.rustfmt.toml --check $(TOP)/*.rs
 
+# The LD_PRELOAD library (preload/): plain user-space C, no kernel tree needed.
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+PRELOAD_SO := $(BUILD)/preload/librust_inotify_preload.so
+
+preload: $(PRELOAD_SO)
+
+$(PRELOAD_SO): $(TOP)/preload/rust_inotify_preload.c $(TOP)/include/rust_inotify.h
+	@mkdir -p $(dir $@)
+	gcc -shared -fPIC -O2 -g -Wall -Wextra -fvisibility=hidden -pthread \
+		-I $(TOP)/include -Wl,-z,defs -Wl,-soname,librust_inotify_preload.so -o $@ $< -ldl
+
+preload-install: $(PRELOAD_SO)
+	install -D -m 0644 $(PRELOAD_SO) $(DESTDIR)$(LIBDIR)/librust_inotify_preload.so
+
 # The guest's programs and one initramfs per kernel (build/guest-VARIANT/initramfs.cpio).
 tests-debug: module-debug module-nocr
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) debug
@@ -99,4 +117,5 @@ bench: tests-lean
 
 clean:
 	rm -rf $(MODDIR) $(NOCRDIR) $(BUILD)/module-debug $(BUILD)/module-lean \
-		$(BUILD)/module-clippy $(BUILD)/tests $(BUILD)/guest-debug $(BUILD)/guest-lean
+		$(BUILD)/module-clippy $(BUILD)/tests $(BUILD)/guest-debug $(BUILD)/guest-lean \
+		$(BUILD)/preload
