@@ -9,6 +9,7 @@
 #   make bench              the lean kernel under QEMU -icount: Rust/kernel instruction ratios
 #   make preload            librust_inotify_preload.so (LD_PRELOAD: programs use the device)
 #   make preload-install    install it into $(DESTDIR)$(PREFIX)/lib (PREFIX=/usr/local)
+#   make dkms-check         `dkms build` of the module against the debug kernel, in a temp tree
 #
 # Without KDIR, the project's debug kernel (build/kernel-debug) is used, and built first.
 # The module is built with MO= into build/, so the source tree stays clean.
@@ -27,8 +28,12 @@ KDIR       ?= $(DEBUG_KDIR)
 MODDIR     := $(BUILD)/module
 NOCRDIR    := $(BUILD)/module-nocr
 BINDGEN    ?= $(shell command -v bindgen 2>/dev/null || echo $(HOME)/.cargo/bin/bindgen)
-kmake       = $(MAKE) -C $(1) M=$(TOP) LLVM=-22 RUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN) \
-              CLIPPY_DRIVER=/usr/bin/clippy-driver
+# CC and LD are what LLVM=-22 gives them anyway. They are spelled out so that a CC= or LD= from
+# our caller cannot replace them: dkms appends CC=clang LD=ld.lld for a clang-built kernel, and
+# Debian has no unversioned clang (a command-line variable of this make reaches the kbuild call,
+# unless that call names the variable itself).
+kmake       = $(MAKE) -C $(1) M=$(TOP) LLVM=-22 CC=clang-22 LD=ld.lld-22 RUSTC=/usr/bin/rustc \
+              BINDGEN=$(BINDGEN) CLIPPY_DRIVER=/usr/bin/clippy-driver
 KMAKE      := $(call kmake,$(KDIR))
 
 # The debug kernel is a dependency only when it is the one we build.
@@ -38,7 +43,7 @@ endif
 
 .PHONY: all modules modules_install clean setup kernel kernel-debug kernel-lean check demo bench \
 	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check \
-	preload preload-install
+	preload preload-install dkms-check
 
 all: modules
 
@@ -98,6 +103,10 @@ $(PRELOAD_SO): $(TOP)/preload/rust_inotify_preload.c $(TOP)/include/rust_inotify
 
 preload-install: $(PRELOAD_SO)
 	install -D -m 0644 $(PRELOAD_SO) $(DESTDIR)$(LIBDIR)/librust_inotify_preload.so
+
+# `dkms build` against the debug kernel in a throw-away dkms tree (/var/lib/dkms is not touched).
+dkms-check: kernel-debug
+	@bash $(TOP)/scripts/dkms-check.sh $(DEBUG_KDIR)
 
 # The guest's programs and one initramfs per kernel (build/guest-VARIANT/initramfs.cpio).
 tests-debug: module-debug module-nocr
