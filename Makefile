@@ -109,10 +109,10 @@ dkms-check: kernel-debug
 	@bash $(TOP)/scripts/dkms-check.sh $(DEBUG_KDIR)
 
 # The guest's programs and one initramfs per kernel (build/guest-VARIANT/initramfs.cpio).
-tests-debug: module-debug module-nocr
+tests-debug: module-debug module-nocr preload
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) debug
 
-tests-lean: module-lean
+tests-lean: module-lean preload
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) lean
 
 check: tests-debug
