@@ -30,6 +30,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,6 +118,26 @@ static void ensure_setup(void)
 	errno = saved;
 }
 
+/* "MAJOR:MINOR\n" (a misc device's sysfs dev file), without stdio. */
+static int parse_dev(const char *s, unsigned int *maj, unsigned int *min)
+{
+	unsigned int *part[2] = { maj, min };
+
+	for (int i = 0; i < 2; i++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		*part[i] = 0;
+		while (*s >= '0' && *s <= '9') {
+			if (*part[i] > (UINT_MAX - 9) / 10)
+				return -1;
+			*part[i] = *part[i] * 10 + (unsigned int)(*s++ - '0');
+		}
+		if (*s++ != (i == 0 ? ':' : '\n'))
+			return -1;
+	}
+	return 0;
+}
+
 /* The device's number: from sysfs, which is the registration itself, else from the node. */
 static int device_rdev(dev_t *rdev)
 {
@@ -132,7 +153,7 @@ static int device_rdev(dev_t *rdev)
 		close(fd);
 		if (n > 0) {
 			buf[n] = '\0';
-			if (sscanf(buf, "%u:%u", &maj, &min) == 2) {
+			if (parse_dev(buf, &maj, &min) == 0) {
 				*rdev = makedev(maj, min);
 				return 0;
 			}
@@ -191,6 +212,12 @@ EXPORT int inotify_init1(int flags)
 	}
 	saved = errno;
 	fd = open(RUST_INOTIFY_DEV, O_RDONLY | flags);
+	if (fd >= 0 && !is_device_fd(fd)) {
+		/* Something else at the device's path (a stale file): not an instance. */
+		close(fd);
+		fd = -1;
+		errno = ENODEV;
+	}
 	if (fd >= 0 || mode == MODE_DEVICE || !device_unavailable(errno))
 		return fd;
 	/* auto: the device cannot be used; the kernel's inotify, with errno as the caller left it. */
