@@ -12,9 +12,9 @@
 #   - both runs printed the same thing (stdout, stderr and exit code).
 # Programs: inotifywait (-m -r over a tree; one-shot waits with timeouts), inotifywatch (the
 # statistics), GNU tail -F (rotation, truncation) and tail -f. Then the library's modes: forced
-# kernel, forced device, and auto's fallback when the device node is missing. preload_test (a C
-# program against the library, in the same directory) runs first, and its cases are part of this
-# suite's plan.
+# kernel, forced device, and auto's fallback when the device node is missing or not permitted
+# (and forced device's failure then). preload_test (a C program against the library, in the same
+# directory) runs first, and its cases are part of this suite's plan.
 #
 # The kernel's merge race. The kernel merges an event into the last queued one when the two are
 # identical (same wd, mask, cookie and name) and the last one has not been read yet. So a
@@ -133,9 +133,11 @@ record_kinds() {
 # start BACKEND OUT ERR PROGRAM ARGS...: runs the program in the background, $pid.
 #   kernel: plain, without the library;  device: LD_PRELOAD, RUST_INOTIFY_PRELOAD unset (auto);
 #   lib-kernel / lib-device / lib-auto: LD_PRELOAD with RUST_INOTIFY_PRELOAD=kernel/device/auto.
+# With RUN_AS=nobody, the program runs as nobody (busybox su execs, so $pid is still the program).
 start() {
 	be=$1 out=$2 err=$3
 	shift 3
+	[ "${RUN_AS:-}" = nobody ] && set -- su -m -s /bin/sh -c 'exec "$0" "$@"' nobody -- "$@"
 	case "$be" in
 	kernel) env -u LD_PRELOAD -u RUST_INOTIFY_PRELOAD "$@" >"$out" 2>"$err" & ;;
 	device) env -u RUST_INOTIFY_PRELOAD LD_PRELOAD="$LIB" "$@" >"$out" 2>"$err" & ;;
@@ -357,22 +359,23 @@ tail_fd() { # backend
 }
 
 # --- the library's modes ------------------------------------------------------------------------
-# One-shot inotifywait with RUST_INOTIFY_PRELOAD=BACKEND; prints "KINDS|RC|STDERR" of the run.
+# One-shot inotifywait with RUST_INOTIFY_PRELOAD=BACKEND (as RUN_AS); prints "KINDS|RC|STDERR".
 mode_run() { # be
-	d=$W/mode-$1
+	be=$1
+	d=$W/mode-$be
 	rm -rf "$d"
 	mkdir -p "$d/w"
-	o=$W/mode.$1.stdout e=$W/mode.$1.stderr
-	start "$1" "$o" "$e" "$IWAIT" -t 60 -e create "$d/w"
+	o=$W/mode.$be.stdout e=$W/mode.$be.stderr
+	start "$be" "$o" "$e" "$IWAIT" -t 60 -e create "$d/w"
 	if wait_for "$e" 'Watches established' >/dev/null; then
-		record_kinds "$pid" "$W/mode.$1.kinds"
+		record_kinds "$pid" "$W/mode.$be.kinds"
 		touch "$d/w/x"
 	else
-		echo "none" >"$W/mode.$1.kinds"
+		echo "none" >"$W/mode.$be.kinds"
 	fi
 	wait "$pid"
 	rc=$?
-	echo "$(cat "$W/mode.$1.kinds")|$rc|$(tr '\n' ' ' <"$e")"
+	echo "$(cat "$W/mode.$be.kinds")|$rc|$(tr '\n' ' ' <"$e")"
 }
 
 modes() {
@@ -395,6 +398,18 @@ modes() {
 	check "library, device without the device: ENOENT, no fallback" \
 		[ "$ra" = "none|1|Couldn't initialize inotify: No such file or directory " ]
 	[ "$ra" = "none|1|Couldn't initialize inotify: No such file or directory " ] || echo "# $ra"
+	# A node this user may not open: auto falls back (upstream never gives EACCES), device fails.
+	mode=$(stat -c %a "$DEV")
+	chmod 600 "$DEV"
+	r=$(RUN_AS=nobody mode_run lib-auto)
+	ra=$(RUN_AS=nobody mode_run lib-device)
+	chmod "$mode" "$DEV"
+	check "library, auto when the device is not permitted: the kernel's inotify" \
+		[ "$r" = "kernel watches|0|Setting up watches. Watches established. " ]
+	[ "$r" = "kernel watches|0|Setting up watches. Watches established. " ] || echo "# $r"
+	check "library, device when the device is not permitted: EACCES, no fallback" \
+		[ "$ra" = "none|1|Couldn't initialize inotify: Permission denied " ]
+	[ "$ra" = "none|1|Couldn't initialize inotify: Permission denied " ] || echo "# $ra"
 }
 
 # --- the suite ----------------------------------------------------------------------------------
@@ -411,7 +426,7 @@ else
 fi
 pt_n=$(grep -c -E '^(ok|not ok) [0-9]+' "$pt_out")
 scenarios="tree stats os-event os-timeout os-self tail-F tail-f"
-echo "1..$((pt_n + 1 + 3 * 7 + 4))"
+echo "1..$((pt_n + 1 + 3 * 7 + 6))"
 
 while IFS= read -r line; do
 	case "$line" in
