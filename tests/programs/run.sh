@@ -10,7 +10,8 @@
 #   - the device run's process had a /dev/rust_inotify fd (and no anon_inode:inotify fd), with
 #     the watches in its fdinfo,
 #   - both runs printed the same thing (stdout, stderr and exit code).
-# Programs: inotifywait (-m -r over a tree; one-shot waits with timeouts), inotifywatch (the
+# Programs: inotifywait (-m -r over a tree; -m with every event on a directory and a file in it;
+# one-shot waits with timeouts), inotifywatch (the
 # statistics), GNU tail -F (rotation, truncation) and tail -f. Then the library's modes: forced
 # kernel, forced device, and auto's fallback when the device node is missing or not permitted
 # (and forced device's failure then). preload_test (a C program against the library, in the same
@@ -221,6 +222,33 @@ tree() { # backend
 	collect tree "$1" 0 "$o.u" "$e"
 }
 
+# --- inotifywait -m, every event, on a directory and a file in it ---------------------------------
+# Each change makes events on both watches (the directory's, with a name, and the file's own), so
+# their order and every event kind (open, access, attrib, close, link counts, move-self,
+# delete-self, ignored) is compared. Steps are separated by waiting until inotifywait has read
+# everything (its output is flushed after each event); no step makes two identical events in a row.
+flat() { # backend
+	d=$W/flat-$1
+	rm -rf "$d"
+	mkdir -p "$d/w"
+	echo a >"$d/w/file"
+	cd "$d" || return
+	o=$W/flat.$1.stdout e=$W/flat.$1.stderr
+	start "$1" "$o" "$e" "$IWAIT" -m w w/file
+	wait_for "$e" 'Watches established'
+	record_kinds "$pid" "$W/flat.$1.kinds"
+	for step in 'echo b >>w/file' 'cat w/file >/dev/null' 'chmod 600 w/file' ': >w/file' \
+		'ln w/file w/link' 'rm w/link' 'mkdir w/sub' 'rmdir w/sub' 'mv w/file w/file2' \
+		'rm w/file2' 'echo end >w/zz-end'; do
+		eval "$step"
+		wait_asleep "$pid"
+	done
+	finish
+	cd "$W" || return
+	uniq "$o" >"$o.u"
+	collect flat "$1" 0 "$o.u" "$e"
+}
+
 # --- inotifywatch statistics -------------------------------------------------------------------
 # Every event of a tree until SIGINT; the table of counts per event and file is compared.
 # Its activity never makes two identical events in a row (see the top).
@@ -425,8 +453,8 @@ else
 	pt_rc=1
 fi
 pt_n=$(grep -c -E '^(ok|not ok) [0-9]+' "$pt_out")
-scenarios="tree stats os-event os-timeout os-self tail-F tail-f"
-echo "1..$((pt_n + 1 + 3 * 7 + 6))"
+scenarios="tree flat stats os-event os-timeout os-self tail-F tail-f"
+echo "1..$((pt_n + 1 + 3 * 8 + 6))"
 
 while IFS= read -r line; do
 	case "$line" in
@@ -442,6 +470,7 @@ check "preload_test exited 0" [ "$pt_rc" = 0 ]
 
 for be in kernel device; do
 	(tree "$be")
+	(flat "$be")
 	(stats "$be")
 	(oneshot_event "$be")
 	(oneshot_timeout "$be")
