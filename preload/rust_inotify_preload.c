@@ -56,7 +56,10 @@ enum mode {
 	MODE_KERNEL,	/* the kernel's inotify only */
 };
 
-/* Set once by setup() under `once`; read-only afterwards. */
+/*
+ * Set once by setup() under `once`; read-only afterwards. (glibc's pthread_once() also copes with
+ * a fork() in the middle of another thread's setup(): the child runs it again.)
+ */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static enum mode mode;
 static int (*next_init1)(int flags);
@@ -64,8 +67,8 @@ static int (*next_add_watch)(int fd, const char *path, uint32_t mask);
 static int (*next_rm_watch)(int fd, int wd);
 
 /*
- * The system calls themselves, for when dlsym() finds no next definition (a program that
- * interposes these functions itself without forwarding, say). They set errno as glibc's do.
+ * The system calls themselves, for when dlsym() finds no later definition (a C library without
+ * these functions). They set errno as glibc's do.
  */
 static int sys_init1(int flags)
 {
