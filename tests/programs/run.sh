@@ -99,7 +99,8 @@ count() {
 # program stays one until the shell waits for it).
 alive() {
 	st=
-	read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+	# (A failed "<" reports before a 2> on the same command applies: hence the braces.)
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
 	case "${st##*) }" in Z* | X*) return 1 ;; esac
 	return 0
 }
@@ -129,7 +130,7 @@ wait_asleep() {
 	i=0 asleep=0
 	while [ $asleep -lt 2 ] && [ $i -le $((T * 10)) ]; do
 		st=
-		read -r st <"/proc/$1/stat" 2>/dev/null
+		{ read -r st <"/proc/$1/stat"; } 2>/dev/null
 		# The state is the field after the parenthesised command name.
 		case "${st##*) }" in
 		S*) asleep=$((asleep + 1)) ;;
