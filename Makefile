@@ -7,6 +7,9 @@
 #   make check              set up, build the debug kernel, run every test in a QEMU guest
 #   make demo               set up, build the lean kernel, boot it and show the module working
 #   make bench              the lean kernel under QEMU -icount: Rust/kernel instruction ratios
+#   make preload            librust_inotify_preload.so (LD_PRELOAD: programs use the device)
+#   make preload-install    install it into $(DESTDIR)$(PREFIX)/lib (PREFIX=/usr/local)
+#   make dkms-check         `dkms build` of the module against the debug kernel, in a temp tree
 #
 # Without KDIR, the project's debug kernel (build/kernel-debug) is used, and built first.
 # The module is built with MO= into build/, so the source tree stays clean.
@@ -25,8 +28,12 @@ KDIR       ?= $(DEBUG_KDIR)
 MODDIR     := $(BUILD)/module
 NOCRDIR    := $(BUILD)/module-nocr
 BINDGEN    ?= $(shell command -v bindgen 2>/dev/null || echo $(HOME)/.cargo/bin/bindgen)
-kmake       = $(MAKE) -C $(1) M=$(TOP) LLVM=-22 RUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN) \
-              CLIPPY_DRIVER=/usr/bin/clippy-driver
+# CC and LD are what LLVM=-22 gives them anyway. They are spelled out so that a CC= or LD= from
+# our caller cannot replace them: dkms appends CC=clang LD=ld.lld for a clang-built kernel, and
+# Debian has no unversioned clang (a command-line variable of this make reaches the kbuild call,
+# unless that call names the variable itself).
+kmake       = $(MAKE) -C $(1) M=$(TOP) LLVM=-22 CC=clang-22 LD=ld.lld-22 RUSTC=/usr/bin/rustc \
+              BINDGEN=$(BINDGEN) CLIPPY_DRIVER=/usr/bin/clippy-driver
 KMAKE      := $(call kmake,$(KDIR))
 
 # The debug kernel is a dependency only when it is the one we build.
@@ -35,7 +42,8 @@ KERNEL_DEP := kernel-debug
 endif
 
 .PHONY: all modules modules_install clean setup kernel kernel-debug kernel-lean check demo bench \
-	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check
+	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check \
+	preload preload-install dkms-check
 
 all: modules
 
@@ -81,11 +89,30 @@ rustfmt:
 rustfmt-check:
 	rustfmt --edition 2021 --config-path $(BUILD)/linux-source-7.3/.rustfmt.toml --check $(TOP)/*.rs
 
+# The LD_PRELOAD library (preload/): plain user-space C, no kernel tree needed.
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+PRELOAD_SO := $(BUILD)/preload/librust_inotify_preload.so
+
+preload: $(PRELOAD_SO)
+
+$(PRELOAD_SO): $(TOP)/preload/rust_inotify_preload.c $(TOP)/include/rust_inotify.h
+	@mkdir -p $(dir $@)
+	gcc -shared -fPIC -O2 -g -Wall -Wextra -fvisibility=hidden -pthread \
+		-I $(TOP)/include -Wl,-z,defs -Wl,-soname,librust_inotify_preload.so -o $@ $< -ldl
+
+preload-install: $(PRELOAD_SO)
+	install -D -m 0644 $(PRELOAD_SO) $(DESTDIR)$(LIBDIR)/librust_inotify_preload.so
+
+# `dkms build` against the debug kernel in a throw-away dkms tree (/var/lib/dkms is not touched).
+dkms-check: kernel-debug
+	@bash $(TOP)/scripts/dkms-check.sh $(DEBUG_KDIR)
+
 # The guest's programs and one initramfs per kernel (build/guest-VARIANT/initramfs.cpio).
-tests-debug: module-debug module-nocr
+tests-debug: module-debug module-nocr preload
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) debug
 
-tests-lean: module-lean
+tests-lean: module-lean preload
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) lean
 
 check: tests-debug
@@ -99,4 +126,5 @@ bench: tests-lean
 
 clean:
 	rm -rf $(MODDIR) $(NOCRDIR) $(BUILD)/module-debug $(BUILD)/module-lean \
-		$(BUILD)/module-clippy $(BUILD)/tests $(BUILD)/guest-debug $(BUILD)/guest-lean
+		$(BUILD)/module-clippy $(BUILD)/tests $(BUILD)/guest-debug $(BUILD)/guest-lean \
+		$(BUILD)/preload

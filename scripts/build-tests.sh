@@ -4,10 +4,16 @@
 # Builds the guest's test programs and its initramfs:
 #   build/tests/c/*            the kselftest-style C tests (static)
 #   build/tests/rust/...       the Rust user-space tests (static)
+#   build/tests/programs/preload_test
+#                              the LD_PRELOAD library's test (dynamic: it must be interposed)
 #   build/guest-VARIANT/initramfs.cpio
 #                              busybox (with mke2fs and losetup), the module built for that
 #                              kernel (and, for debug, the build without SETNEXTWD), the tests,
-#                              tests/guest/init
+#                              tests/guest/init; and for tests/programs: inotifywait,
+#                              inotifywatch and GNU tail from Debian's packages
+#                              (scripts/fetch-programs.sh), build/preload/'s library, and the
+#                              host's shared libraries they need
+# Needs `make preload` first (the Makefile's tests-* targets do it).
 # Usage: scripts/build-tests.sh BUILD_DIR VARIANT (debug or lean)
 set -euo pipefail
 
@@ -33,6 +39,18 @@ done
 # The demo program.
 mkdir -p "$out/demo"
 gcc "${cflags[@]}" -o "$out/demo/rust_inotify_demo" "$top/tests/demo/demo.c"
+
+# The library's test: dynamically linked, the one test that is (LD_PRELOAD needs it).
+mkdir -p "$out/programs"
+src=$top/tests/programs/preload_test.c
+bin=$out/programs/preload_test
+if [ ! -x "$bin" ] || [ -n "$(find "$src" "$top"/tests/c/*.h "$top"/include -newer "$bin" 2>/dev/null | head -n 1)" ]; then
+	echo "  CC      tests/programs/preload_test.c" >&2
+	gcc "${cflags[@]:1}" -o "$bin" "$src"	# all of cflags but -static
+fi
+
+# The real programs for tests/programs, from Debian's packages (cached under build/programs).
+bash "$top/scripts/fetch-programs.sh" "$build"
 
 # Rust tests: a static binary from the host's cargo, sharing uapi.rs with the module.
 if [ -f "$top/tests/rust/Cargo.toml" ]; then
@@ -68,6 +86,26 @@ done
 cp "$out/demo/rust_inotify_demo" "$root/bin/"
 rbin=$out/rust/x86_64-unknown-linux-gnu/release/rust_inotify_tests
 [ -x "$rbin" ] && cp "$rbin" "$root/tests/rust/"
+# tests/programs: the programs in /programs/bin, the library in /programs/lib, and every shared
+# library they load (the host's glibc, which is the release the packages were built for) at the
+# path ldd finds it on the host, which the guest's ld.so searches too.
+progs=$build/programs/root
+mkdir -p "$root/programs/bin" "$root/programs/lib" "$root/tests/programs"
+cp "$progs/usr/bin/inotifywait" "$progs/usr/bin/inotifywatch" "$progs/usr/bin/tail" \
+	"$root/programs/bin/"
+cp "$build/preload/librust_inotify_preload.so" "$root/programs/lib/"
+mkdir -p "$root/usr/lib/x86_64-linux-gnu"
+cp -P "$progs"/usr/lib/x86_64-linux-gnu/libinotifytools.so.0* "$root/usr/lib/x86_64-linux-gnu/"
+cp "$top/tests/programs/run.sh" "$out/programs/preload_test" "$root/tests/programs/"
+for elf in "$root"/programs/bin/* "$root"/programs/lib/*.so "$root/tests/programs/preload_test"; do
+	LD_LIBRARY_PATH=$progs/usr/lib/x86_64-linux-gnu ldd "$elf" |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+done | sort -u | while read -r lib; do
+	case "$lib" in "$progs"/*) continue ;; esac	# libinotifytools, copied above
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
