@@ -148,6 +148,16 @@ pub(crate) fn wait_marks_destroyed() {
     unsafe { bindings::fsnotify_wait_marks_destroyed() }
 }
 
+/// `&group->private`: the union of backends' private data starts with it.
+///
+/// # Safety
+///
+/// `group` must point to a live group.
+unsafe fn group_private(group: *mut bindings::fsnotify_group) -> *mut *mut c_void {
+    // SAFETY: The group is alive; every member of a C union is at its start.
+    unsafe { (&raw mut (*group).__bindgen_anon_1).cast() }
+}
+
 /// An fsnotify group of backend `T`.
 ///
 /// # Invariants
@@ -203,7 +213,7 @@ impl<T: Backend> Group<T> {
         // SAFETY: The group is new and ours alone. `get_mem_cgroup_from_mm()` takes a reference
         // that fsnotify puts with the group.
         unsafe {
-            *(*group).__bindgen_anon_1.private.as_mut() = data.cast();
+            *group_private(group) = data.cast();
             let mm = (*kernel::current!().as_ptr()).mm;
             (*group).memcg = bindings::get_mem_cgroup_from_mm(mm);
         }
@@ -232,7 +242,7 @@ impl<T: Backend> Group<T> {
     pub(crate) fn data(&self) -> &T {
         // SAFETY: By the type invariant, the private data is a `T` that the group owns for as
         // long as it lives, which is at least as long as `self` is borrowed.
-        unsafe { &*(*(*self.as_ptr()).__bindgen_anon_1.private.as_ref()).cast::<T>() }
+        unsafe { &*(*group_private(self.as_ptr())).cast::<T>() }
     }
 
     /// Sends `SIGIO` to the owners of the group's `O_ASYNC` files (`kill_fasync()`).
@@ -710,8 +720,7 @@ impl<T: Backend> OpsTable<T> {
     unsafe extern "C" fn free_group_priv(group: *mut bindings::fsnotify_group) {
         // SAFETY: The private data came from `KBox::into_raw` of a pinned box in `Group::new`,
         // and this is the group's last use of it.
-        let data =
-            unsafe { KBox::from_raw((*(*group).__bindgen_anon_1.private.as_ref()).cast::<T>()) };
+        let data = unsafe { KBox::from_raw((*group_private(group)).cast::<T>()) };
         // SAFETY: It was pinned before `Group::new` took it out of its `Pin`.
         T::free_group_priv(unsafe { Pin::new_unchecked(data) });
         group_freed();
