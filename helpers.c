@@ -16,39 +16,55 @@
 #include <linux/memcontrol.h>
 #include <linux/sched/mm.h>
 
-void rust_inotify_helper_fsnotify_group_lock(struct fsnotify_group *group)
+/*
+ * Kbuild links this file's bitcode into the Rust object with CONFIG_RUST_INLINE_HELPERS, as the
+ * kernel does with rust/helpers/helpers.c; __always_inline for the reasons given there.
+ */
+#ifdef RUST_INOTIFY_INLINE_HELPERS
+#define __rust_inotify_helper __always_inline
+#else
+#define __rust_inotify_helper
+#endif
+
+__rust_inotify_helper void
+rust_inotify_helper_fsnotify_group_lock(struct fsnotify_group *group)
 {
 	fsnotify_group_lock(group);
 }
 
-void rust_inotify_helper_fsnotify_group_unlock(struct fsnotify_group *group)
+__rust_inotify_helper void
+rust_inotify_helper_fsnotify_group_unlock(struct fsnotify_group *group)
 {
 	fsnotify_group_unlock(group);
 }
 
-struct mem_cgroup *rust_inotify_helper_set_active_memcg(struct mem_cgroup *memcg)
+__rust_inotify_helper struct mem_cgroup *
+rust_inotify_helper_set_active_memcg(struct mem_cgroup *memcg)
 {
 	return set_active_memcg(memcg);
 }
 
 /* A function with CONFIG_MEMCG, a static inline without. */
-struct mem_cgroup *rust_inotify_helper_get_mem_cgroup_from_mm(struct mm_struct *mm)
+__rust_inotify_helper struct mem_cgroup *
+rust_inotify_helper_get_mem_cgroup_from_mm(struct mm_struct *mm)
 {
 	return get_mem_cgroup_from_mm(mm);
 }
 
-int rust_inotify_helper_path_permission(const struct path *path, int mask)
+__rust_inotify_helper int
+rust_inotify_helper_path_permission(const struct path *path, int mask)
 {
 	return path_permission(path, mask);
 }
 
 /* For the wd allocator's benchmark, which compares with the kernel's IDR (c_idr.rs). */
-void rust_inotify_helper_idr_init(struct idr *idr)
+__rust_inotify_helper void rust_inotify_helper_idr_init(struct idr *idr)
 {
 	idr_init(idr);
 }
 
-void rust_inotify_helper_idr_set_cursor(struct idr *idr, unsigned int val)
+__rust_inotify_helper void
+rust_inotify_helper_idr_set_cursor(struct idr *idr, unsigned int val)
 {
 	idr_set_cursor(idr, val);
 }
