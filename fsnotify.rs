@@ -14,7 +14,11 @@
 //! - [`Group<T>`]: a group whose private data is a `T`, reference-counted ([`ARef<Group<T>>`]).
 //! - [`Mark<T>`]: an inode mark of a group of `T`, a `struct fsnotify_mark` followed by a
 //!   [`Backend::MarkData`] (upstream inotify's `struct inotify_inode_mark` is the mark plus the
-//!   wd), reference-counted as `fsnotify_get_mark()` and `fsnotify_put_mark()` count it.
+//!   wd).
+//! - [`MarkRef<T>`]: a counted reference to a mark, as `fsnotify_get_mark()` and
+//!   `fsnotify_put_mark()` count it. Not an `ARef<Mark<T>>`: fsnotify lends its callbacks marks
+//!   whose count may already be zero (they are freed only after an SRCU grace period), and an
+//!   `ARef` could be made from any `&Mark<T>`.
 //! - [`MarkInode`]: what `fs/notify/fdinfo.c` shows of a mark's inode.
 //!
 //! # Upstream
@@ -277,7 +281,7 @@ impl<T: Backend> Group<T> {
     }
 
     /// This group's mark on `inode`, if any (`fsnotify_find_mark()`).
-    pub(crate) fn find_mark(&self, inode: &Inode) -> Option<ARef<Mark<T>>> {
+    pub(crate) fn find_mark(&self, inode: &Inode) -> Option<MarkRef<T>> {
         // SAFETY: The group is alive, and so is the inode while borrowed.
         let mark = unsafe {
             bindings::fsnotify_find_mark(
@@ -288,7 +292,7 @@ impl<T: Backend> Group<T> {
         };
         // SAFETY: The marks of a group of `T` are `Mark<T>`s, and `fsnotify_find_mark()`
         // returned a reference that is now ours.
-        NonNull::new(mark).map(|m| unsafe { ARef::from_raw(m.cast()) })
+        NonNull::new(mark).map(|m| unsafe { MarkRef::from_raw(m) })
     }
 
     /// Takes the group's mark mutex (`fsnotify_group_lock()`) for the duration of `f`.
@@ -358,7 +362,7 @@ impl<T: Backend> Group<T> {
                             bindings::fsnotify_mark,
                             g_list
                         ));
-                        ARef::from(mark)
+                        MarkRef::get(mark)
                     })
                 }
             });
@@ -378,7 +382,8 @@ impl<T: Backend> Group<T> {
 /// - `inner` was initialised by `fsnotify_init_mark()` for a [`Group<T>`], and the `Mark<T>` was
 ///   allocated as a `KBox` by [`Mark::new`] (it is freed by [`OpsTable<T>`]'s `free_mark`).
 /// - A `&Mark<T>` exists only while the mark is referenced, or lent by fsnotify to a callback
-///   inside its SRCU read section, which keeps its memory alive.
+///   inside its SRCU read section, which keeps its memory alive even when its count has dropped
+///   to zero; hence no counted reference can be made from a `&Mark<T>` (see [`MarkRef`]).
 #[repr(C)]
 #[pin_data]
 pub(crate) struct Mark<T: Backend> {
@@ -393,33 +398,25 @@ unsafe impl<T: Backend> Send for Mark<T> {}
 // SAFETY: As above.
 unsafe impl<T: Backend> Sync for Mark<T> {}
 
-// SAFETY: `inc_ref` is `fsnotify_get_mark()` and `dec_ref` is `fsnotify_put_mark()`; the mark is
-// freed only when the count drops to zero.
-unsafe impl<T: Backend> AlwaysRefCounted for Mark<T> {
-    fn inc_ref(&self) {
-        // SAFETY: The count is not zero: the mark is referenced, or lent to a callback by
-        // fsnotify, whose destruction path holds a reference until the SRCU period ends. This is
-        // the body of `fsnotify_get_mark()`, which is not exported.
-        unsafe { kernel::bindings::refcount_inc(&raw mut (*self.as_ptr()).refcnt) }
-    }
+/// A counted reference to a [`Mark<T>`].
+///
+/// # Invariants
+///
+/// `self.0` points to a live [`Mark<T>`], and this object owns one of its references.
+pub(crate) struct MarkRef<T: Backend>(NonNull<Mark<T>>);
 
-    unsafe fn dec_ref(obj: NonNull<Self>) {
-        // SAFETY: The caller gives up one reference it owns.
-        unsafe { bindings::fsnotify_put_mark(obj.as_ptr().cast()) }
-    }
-}
+// SAFETY: A reference may be dropped on any thread (`fsnotify_put_mark()` is thread-safe), and
+// `Mark<T>` is `Sync`.
+unsafe impl<T: Backend> Send for MarkRef<T> {}
+// SAFETY: Shared, it only gives out `&Mark<T>`, and `Mark<T>` is `Sync`.
+unsafe impl<T: Backend> Sync for MarkRef<T> {}
 
-impl<T: Backend> Mark<T> {
+impl<T: Backend> MarkRef<T> {
     /// Creates a mark of `group`, not yet attached, with the fsnotify `mask`, the mark `flags`
     /// (`MARK_FLAG_*`) and the backend's `data` (`fsnotify_init_mark()`).
-    pub(crate) fn new(
-        group: &Group<T>,
-        mask: u32,
-        flags: u32,
-        data: T::MarkData,
-    ) -> Result<ARef<Self>> {
+    pub(crate) fn new(group: &Group<T>, mask: u32, flags: u32, data: T::MarkData) -> Result<Self> {
         let mark = KBox::pin_init(
-            pin_init!(Self {
+            pin_init!(Mark::<T> {
                 // SAFETY: `slot` is valid for writing, and the group is alive; the mark takes
                 // its own reference to it.
                 inner <- Opaque::ffi_init(|slot| unsafe {
@@ -435,9 +432,58 @@ impl<T: Backend> Mark<T> {
         let mark = KBox::into_raw(unsafe { Pin::into_inner_unchecked(mark) });
         // SAFETY: `fsnotify_init_mark()` gave the mark one reference, which is now ours.
         // INVARIANT: The mark was initialised for a group of `T` and allocated as a `KBox`.
-        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(mark)) })
+        Ok(unsafe { Self::from_raw(NonNull::new_unchecked(mark.cast())) })
     }
 
+    /// Takes over a reference to the mark at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to the `struct fsnotify_mark` of a [`Mark<T>`], and the caller gives
+    /// this object one reference it owns.
+    unsafe fn from_raw(ptr: NonNull<bindings::fsnotify_mark>) -> Self {
+        // INVARIANT: The caller's promise; the C mark's address is the `Mark<T>`'s.
+        Self(ptr.cast())
+    }
+
+    /// Takes a new reference to `mark` (`fsnotify_get_mark()`, which is not exported).
+    ///
+    /// # Safety
+    ///
+    /// The count must not be zero: the caller holds a reference, or the group's mark mutex with
+    /// the mark on the group's list (which holds one).
+    unsafe fn get(mark: &Mark<T>) -> Self {
+        // SAFETY: The mark is alive and its count is not zero, so this cannot revive it.
+        unsafe { kernel::bindings::refcount_inc(&raw mut (*mark.as_ptr()).refcnt) };
+        // INVARIANT: The reference taken just above.
+        Self(NonNull::from(mark))
+    }
+}
+
+impl<T: Backend> Clone for MarkRef<T> {
+    fn clone(&self) -> Self {
+        // SAFETY: `self` holds a reference, by the type invariant.
+        unsafe { Self::get(self) }
+    }
+}
+
+impl<T: Backend> Drop for MarkRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: This object owns one reference, by the type invariant; it is given up once.
+        unsafe { bindings::fsnotify_put_mark(self.0.as_ptr().cast()) }
+    }
+}
+
+impl<T: Backend> core::ops::Deref for MarkRef<T> {
+    type Target = Mark<T>;
+
+    fn deref(&self) -> &Mark<T> {
+        // SAFETY: The reference keeps the mark alive for as long as `self` is borrowed.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T: Backend> Mark<T> {
     /// Borrows the mark behind a raw pointer.
     ///
     /// # Safety

@@ -96,6 +96,9 @@ pub(crate) type Group = fsnotify::Group<Instance>;
 /// A watch: an fsnotify mark with its wd (upstream's `struct inotify_inode_mark`).
 pub(crate) type Mark = fsnotify::Mark<Instance>;
 
+/// A counted reference to a watch.
+pub(crate) type MarkRef = fsnotify::MarkRef<Instance>;
+
 /// `INOTIFY_WATCH_COST`: the memory one watch pins, for the default of `max_user_watches`.
 pub(crate) const INOTIFY_WATCH_COST: usize = size_of::<Mark>() + 2 * Inode::C_SIZE;
 
@@ -141,7 +144,7 @@ pub(crate) struct Instance {
     /// `freeing_mark` takes both in turn, and SETNEXTWD and lookups need only this one. Each
     /// entry holds a reference to its mark.
     #[pin]
-    pub(crate) wds: SpinLock<Idr<ARef<Mark>>>,
+    pub(crate) wds: SpinLock<Idr<MarkRef>>,
     /// Serialises add-watch, rm-watch and release, as upstream's `fsnotify_group_lock()` does in
     /// `inotify_update_watch()`: finding a mark and creating one must be one step. A mutex,
     /// because adding a mark sleeps. Never taken by the fsnotify callbacks.
@@ -433,7 +436,7 @@ fn update_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
             return new_watch(group, mark, preload, inode);
         }
         drop(guard);
-        let mark = Mark::new(
+        let mark = MarkRef::new(
             group,
             inotify_arg_to_mask(inode, arg),
             inotify_arg_to_flags(arg),
@@ -467,8 +470,8 @@ fn update_existing_watch(mark: &Mark, inode: &Inode, arg: u32) -> Result<i32> {
 /// consumed even when a later step fails, as upstream's is. Called under `watch_lock`.
 fn new_watch(
     group: &Group,
-    mark: ARef<Mark>,
-    mut preload: Preload<ARef<Mark>>,
+    mark: MarkRef,
+    mut preload: Preload<MarkRef>,
     inode: &Inode,
 ) -> Result<i32> {
     let inst = group.data();
