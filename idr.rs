@@ -990,7 +990,7 @@ mod bench {
         Idr,
         Preload, //
     };
-    use crate::glue::CIdr;
+    use crate::c_idr::CIdr;
     use kernel::{
         prelude::*,
         time::{

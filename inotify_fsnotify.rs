@@ -4,6 +4,8 @@
 
 //! What an instance does when fsnotify calls it: queue an event, forget a mark.
 //!
+//! [`Instance`] is the [`Backend`] of its fsnotify group.
+//!
 //! C file: [`fs/notify/inotify/inotify_fsnotify.c`](srctree/fs/notify/inotify/inotify_fsnotify.c)
 //! (`inotify_handle_inode_event`, `inotify_freeing_mark`) and `inotify_ignored_and_remove_idr`
 //! and `inotify_remove_from_idr` of `inotify_user.c`. The merge rule is in `notification.rs`.
@@ -11,8 +13,15 @@
 use kernel::prelude::*;
 
 use crate::{
-    glue::Mark,
-    inotify_user::Instance,
+    fsnotify::{
+        Backend,
+        MARK_FLAG_IN_ONESHOT, //
+    },
+    inotify_user::{
+        Instance,
+        Mark,
+        Wd, //
+    },
     notification::{
         Event,
         Inserted, //
@@ -21,16 +30,17 @@ use crate::{
         IN_DELETE_SELF,
         IN_IGNORED,
         IN_ISDIR,
-        IN_MOVE_SELF,
-        IN_ONESHOT, //
+        IN_MOVE_SELF, //
     },
     ucounts::Kind, //
 };
 
-impl Instance {
+impl Backend for Instance {
+    type MarkData = Wd;
+
     /// `inotify_handle_inode_event`: queues the event for `mark`'s watch; a one-shot watch is
     /// then destroyed, even when the event merged into the previous one.
-    pub(crate) fn handle_inode_event(
+    fn handle_inode_event(
         &self,
         mark: &Mark,
         mask: u32,
@@ -40,12 +50,24 @@ impl Instance {
         if !self.queue_event(mark, mask, name, cookie)? {
             return Ok(());
         }
-        if mark.in_flags() & IN_ONESHOT != 0 {
+        if mark.flags() & MARK_FLAG_IN_ONESHOT != 0 {
             mark.destroy();
         }
         Ok(())
     }
 
+    /// `inotify_freeing_mark` and `inotify_ignored_and_remove_idr`: the watch is gone, by
+    /// rm-watch, a one-shot event, deletion, unmount or release. Queues `IN_IGNORED`, frees the
+    /// wd and gives back the user's watch.
+    fn freeing_mark(&self, mark: &Mark) {
+        // An IN_IGNORED that cannot be allocated becomes an overflow, as any lost event.
+        let _ = self.queue_event(mark, IN_IGNORED, None, 0);
+        self.remove_from_idr(mark);
+        self.ucounts().uncharge(Kind::Watches);
+    }
+}
+
+impl Instance {
     /// The queueing half of `inotify_handle_inode_event`. Returns `false` if the mark is being
     /// detached, and no event was made.
     fn queue_event(
@@ -57,7 +79,7 @@ impl Instance {
     ) -> Result<bool> {
         // We can be racing with the mark being detached: don't report an event with an
         // invalid wd.
-        let wd = mark.wd();
+        let wd = mark.data().get();
         if wd == -1 {
             return Ok(false);
         }
@@ -102,27 +124,17 @@ impl Instance {
         mark.group().kill_fasync();
     }
 
-    /// `inotify_freeing_mark` and `inotify_ignored_and_remove_idr`: the watch is gone, by
-    /// rm-watch, a one-shot event, deletion, unmount or release. Queues `IN_IGNORED`, frees the
-    /// wd and gives back the user's watch.
-    pub(crate) fn freeing_mark(&self, mark: &Mark) {
-        // An IN_IGNORED that cannot be allocated becomes an overflow, as any lost event.
-        let _ = self.queue_event(mark, IN_IGNORED, None, 0);
-        self.remove_from_idr(mark);
-        self.ucounts().uncharge(Kind::Watches);
-    }
-
     /// `inotify_remove_from_idr`: removes `mark`'s wd from the table and drops the table's
     /// reference, after unlocking (putting a mark may sleep).
     pub(crate) fn remove_from_idr(&self, mark: &Mark) {
-        let Ok(wd) = u32::try_from(mark.wd()) else {
+        let Ok(wd) = u32::try_from(mark.data().get()) else {
             return;
         };
         let removed = {
             let mut wds = self.wds.lock();
             match wds.get(wd) {
                 Some(entry) if core::ptr::eq::<Mark>(&**entry, mark) => {
-                    mark.set_wd(-1);
+                    mark.data().set(-1);
                     wds.remove(wd)
                 }
                 _ => None,

@@ -9,15 +9,23 @@
 //! its C twin: [`open`] is `do_inotify_init`, [`read`] is `inotify_read`, [`ioctl`] is
 //! `inotify_ioctl` plus the add-watch and rm-watch system calls, which are ioctls here.
 //! The fsnotify callbacks are in `inotify_fsnotify.rs`, the event queue in `notification.rs`.
+//! The device's `file_operations` are [`MiscDevice`]'s, implemented by [`Instance`].
 
 use kernel::{
     c_str,
-    fs::File,
+    fs::{
+        file::flags::O_NONBLOCK,
+        File, //
+    },
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         new_mutex,
         new_spinlock,
         poll::{
@@ -38,22 +46,31 @@ use kernel::{
 };
 
 use crate::{
-    glue::{
+    fsnotify::{
         self,
-        limits,
-        Group,
-        Inode,
-        Mark,
-        Path, //
+        MARK_FLAG_EXCL_UNLINK,
+        MARK_FLAG_IN_ONESHOT, //
     },
     idr::{
         Idr,
         Preload, //
     },
+    miscdev::{
+        Llseek,
+        MiscDevice, //
+    },
+    namei::{
+        Inode,
+        Path,
+        LOOKUP_DIRECTORY,
+        LOOKUP_FOLLOW,
+        MAY_READ, //
+    },
     notification::{
         Event,
         Notification, //
     },
+    params as limits,
     uapi::*,
     ucounts::{
         self,
@@ -73,8 +90,40 @@ const POLLIN_RDNORM: u32 = 0x1 | 0x40;
 /// `FS_EVENT_ON_CHILD`: a directory's mark gets its children's events.
 pub(crate) const FS_EVENT_ON_CHILD: u32 = 0x0800_0000;
 
-/// The flags a mark keeps from the add-watch mask.
-const MARK_FLAGS: u32 = IN_ONESHOT | IN_EXCL_UNLINK;
+/// The mark flags an add-watch mask sets: `IN_EXCL_UNLINK` and `IN_ONESHOT`.
+const INOTIFY_MARK_FLAGS: u32 = MARK_FLAG_EXCL_UNLINK | MARK_FLAG_IN_ONESHOT;
+
+/// An instance's fsnotify group.
+pub(crate) type Group = fsnotify::Group<Instance>;
+
+/// A watch: an fsnotify mark with its wd (upstream's `struct inotify_inode_mark`).
+pub(crate) type Mark = fsnotify::Mark<Instance>;
+
+/// A counted reference to a watch.
+pub(crate) type MarkRef = fsnotify::MarkRef<Instance>;
+
+/// `INOTIFY_WATCH_COST`: the memory one watch pins, for the default of `max_user_watches`.
+pub(crate) const INOTIFY_WATCH_COST: usize = size_of::<Mark>() + 2 * Inode::C_SIZE;
+
+/// A watch's descriptor, the instance's part of each mark (`inotify_inode_mark.wd`).
+pub(crate) struct Wd(Atomic<i32>);
+
+impl Wd {
+    /// A mark not yet in the wd table.
+    fn new() -> Self {
+        Self(Atomic::new(-1))
+    }
+
+    /// The wd, or -1 while the mark is not (or no longer) in the wd table (`READ_ONCE`).
+    pub(crate) fn get(&self) -> i32 {
+        self.0.load(Relaxed)
+    }
+
+    /// Sets the wd (-1: detached from the wd table; `WRITE_ONCE`).
+    pub(crate) fn set(&self, wd: i32) {
+        self.0.store(wd, Relaxed)
+    }
+}
 
 /// Whether `INOTIFY_IOC_SETNEXTWD` is built in: with the kernel's checkpoint/restore, unless the
 /// module was built with `RUST_INOTIFY_NO_SETNEXTWD=1`.
@@ -98,7 +147,7 @@ pub(crate) struct Instance {
     /// `freeing_mark` takes both in turn, and SETNEXTWD and lookups need only this one. Each
     /// entry holds a reference to its mark.
     #[pin]
-    pub(crate) wds: SpinLock<Idr<ARef<Mark>>>,
+    pub(crate) wds: SpinLock<Idr<MarkRef>>,
     /// Serialises add-watch, rm-watch and release, as upstream's `fsnotify_group_lock()` does in
     /// `inotify_update_watch()`: finding a mark and creating one must be one step. A mutex,
     /// because adding a mark sleeps. Never taken by the fsnotify callbacks.
@@ -141,7 +190,7 @@ impl Drop for InstanceCharge {
 
 kernel::sync::global_lock! {
     // SAFETY: Initialised by `init` in the module initializer, before any instance exists.
-    unsafe(uninit) static WD_NODES: SpinLock<Preload<ARef<Mark>>> = Preload::empty();
+    unsafe(uninit) static WD_NODES: SpinLock<Preload<MarkRef>> = Preload::empty();
 }
 
 /// Initialises the pool of wd-table nodes shared by all instances; called once, from the module
@@ -192,13 +241,13 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
 /// the marks are freed, and frees the queue. The caller then drops the file's reference to the
 /// group, and the instance is freed with the group's last reference.
 pub(crate) fn release(group: &Group) {
-    let inst = group.instance();
+    let inst = group.data();
     let queued = inst.notification.lock().shut_down();
     drop(queued);
 
     // Each mark's `freeing_mark` frees its wd; their IN_IGNORED events are dropped.
     group.clear_marks();
-    glue::wait_marks_destroyed();
+    fsnotify::wait_marks_destroyed();
 
     // The table is empty now: its kept nodes go to the shared pool (those that do not fit are
     // freed, which does not sleep).
@@ -304,7 +353,7 @@ pub(crate) fn poll(inst: &Instance, file: &File, table: &PollTable<'_>) -> u32 {
 /// `inotify_ioctl`, plus the add-watch and rm-watch ioctls that stand for upstream's system
 /// calls. Unknown commands give `ENOTTY`.
 pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
-    let inst = group.instance();
+    let inst = group.data();
     match cmd {
         FIONREAD => {
             // O(1): the queue keeps the count that upstream sums up here.
@@ -363,8 +412,38 @@ fn add_watch(group: &Group, arg: usize) -> Result<i32> {
         return Err(EINVAL);
     }
     let pathname = UserPtr::from_addr(usize::try_from(pathname).map_err(|_| EFAULT)?);
-    let path = Path::lookup(dirfd, pathname, mask)?;
+    let path = inotify_find_inode(dirfd, pathname, mask)?;
     update_watch(group, path.inode(), mask)
+}
+
+/// `inotify_find_inode`: looks `pathname` up as the mask says (`IN_DONT_FOLLOW`, `IN_ONLYDIR`),
+/// and checks that the inode may be read.
+fn inotify_find_inode(dfd: i32, pathname: UserPtr, mask: u32) -> Result<Path> {
+    let mut flags = 0;
+    if mask & IN_DONT_FOLLOW == 0 {
+        flags |= LOOKUP_FOLLOW;
+    }
+    if mask & IN_ONLYDIR != 0 {
+        flags |= LOOKUP_DIRECTORY;
+    }
+    let path = Path::user_path_at(dfd, pathname, flags)?;
+    // You can only watch an inode if you have read permissions on it.
+    path.permission(MAY_READ)?;
+    // `security_path_notify()` is not exported to modules: the LSM check upstream makes here is
+    // missing (a documented deviation).
+    Ok(path)
+}
+
+/// `inotify_arg_to_flags`: the mark flags of an add-watch mask.
+fn inotify_arg_to_flags(arg: u32) -> u32 {
+    let mut flags = 0;
+    if arg & IN_EXCL_UNLINK != 0 {
+        flags |= MARK_FLAG_EXCL_UNLINK;
+    }
+    if arg & IN_ONESHOT != 0 {
+        flags |= MARK_FLAG_IN_ONESHOT;
+    }
+    flags
 }
 
 /// `inotify_arg_to_mask`: the fsnotify mask of a mark from the add-watch mask.
@@ -385,7 +464,7 @@ fn inotify_arg_to_mask(inode: &Inode, arg: u32) -> u32 {
 /// allocation under a mutex that no fsnotify callback or reclaim path takes); the wd table's
 /// nodes are reserved without any lock, in [`new_watch`].
 fn update_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
-    let inst = group.instance();
+    let inst = group.data();
     let _guard = inst.watch_lock.lock();
     if let Some(existing) = group.find_mark(inode) {
         let wd = update_existing_watch(&existing, inode, arg)?;
@@ -395,7 +474,12 @@ fn update_watch(group: &Group, inode: &Inode, arg: u32) -> Result<i32> {
             return Ok(wd);
         }
     }
-    let mark = group.new_mark(inotify_arg_to_mask(inode, arg), arg & MARK_FLAGS)?;
+    let mark = MarkRef::new(
+        group,
+        inotify_arg_to_mask(inode, arg),
+        inotify_arg_to_flags(arg),
+        Wd::new(),
+    )?;
     new_watch(group, mark, inode)
 }
 
@@ -406,25 +490,25 @@ fn update_existing_watch(mark: &Mark, inode: &Inode, arg: u32) -> Result<i32> {
         return Err(EEXIST);
     }
     let (mut mask, mut flags) = if arg & IN_MASK_ADD != 0 {
-        (mark.mask(), mark.in_flags())
+        (mark.mask(), mark.flags())
     } else {
         (0, 0)
     };
     mask |= inotify_arg_to_mask(inode, arg);
-    flags |= arg & MARK_FLAGS;
-    mark.update(mask, flags);
-    Ok(mark.wd())
+    flags |= inotify_arg_to_flags(arg);
+    mark.update(mask, flags, INOTIFY_MARK_FLAGS);
+    Ok(mark.data().get())
 }
 
 /// `inotify_new_watch`: a wd for the new mark, the user's charge, then the inode. A wd is
 /// consumed even when a later step fails, as upstream's is. Called under `watch_lock`.
-fn new_watch(group: &Group, mark: ARef<Mark>, inode: &Inode) -> Result<i32> {
-    let inst = group.instance();
+fn new_watch(group: &Group, mark: MarkRef, inode: &Inode) -> Result<i32> {
+    let inst = group.data();
 
     // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: the table keeps the nodes that
     // removals emptied, so an allocation rarely needs new ones. When it does, it fails with
-    // `ENOMEM` and changes nothing; the nodes are then reserved unlocked, and the allocation is
-    // tried again under the lock.
+    // `ENOMEM` and changes nothing; the nodes are then reserved unlocked (from the pool that
+    // released instances fill, then new ones), and the allocation is tried again under the lock.
     let mut preload = Preload::empty();
     let allocated = loop {
         let mut wds = inst.wds.lock();
@@ -434,14 +518,13 @@ fn new_watch(group: &Group, mark: ARef<Mark>, inode: &Inode) -> Result<i32> {
                 drop(wds);
                 // Putting a mark may sleep: the reference handed back goes after unlocking.
                 drop(e.value);
-                // Nodes other instances no longer need first, then new ones.
                 preload.take_from(&mut WD_NODES.lock(), need);
                 preload.reserve(need, GFP_KERNEL)?;
             }
             allocated => {
                 if let Ok(wd) = allocated {
                     // CAST: ids are at most INT_MAX.
-                    mark.set_wd(wd as i32);
+                    mark.data().set(wd as i32);
                 }
                 break allocated;
             }
@@ -481,7 +564,7 @@ fn rm_watch(group: &Group, arg: usize) -> Result {
     // The wd is an `int`; anything that is not one names no watch.
     let wd = i32::try_from(arg as isize).map_err(|_| EINVAL)?;
     let wd = u32::try_from(wd).map_err(|_| EINVAL)?;
-    let inst = group.instance();
+    let inst = group.data();
     let _guard = inst.watch_lock.lock();
     // `inotify_idr_find`: takes a reference under the table's lock.
     let mark = inst.wds.lock().get(wd).cloned().ok_or(EINVAL)?;
@@ -494,32 +577,32 @@ fn rm_watch(group: &Group, arg: usize) -> Result {
 /// line with the next wd the allocator will try, so that a checkpoint can restore it with
 /// `INOTIFY_IOC_SETNEXTWD`.
 pub(crate) fn show_fdinfo(group: &Group, seq: &SeqFile) {
-    group.for_each_mark(seq, |mark| {
-        let Some(info) = mark.info() else {
+    group.show_fdinfo(seq, |mark| {
+        let Some(info) = mark.inode_info() else {
             return;
         };
         seq_print!(
             seq,
             "inotify wd:{:x} ino:{:x} sdev:{:x} mask:{:x} ignored_mask:0 ",
-            info.wd,
+            mark.data().get(),
             info.ino,
             info.sdev,
-            inotify_mark_user_mask(info.mask, info.in_flags)
+            inotify_mark_user_mask(mark)
         );
-        if let Some((fh_type, fh_len)) = info.fhandle {
+        if let Some(fh) = &info.fhandle {
             seq_print!(
                 seq,
                 "fhandle-bytes:{:x} fhandle-type:{:x} f_handle:",
-                fh_len,
-                fh_type
+                fh.bytes().len(),
+                fh.handle_type
             );
-            for byte in info.fh.iter().take(fh_len) {
+            for byte in fh.bytes() {
                 seq_print!(seq, "{:02x}", byte);
             }
         }
         seq_print!(seq, "\n");
     });
-    let next = inst_next_wd(group.instance());
+    let next = inst_next_wd(group.data());
     seq_print!(seq, "rust_inotify next-wd:{:x}\n", next);
 }
 
@@ -535,6 +618,60 @@ fn inst_next_wd(inst: &Instance) -> u32 {
 }
 
 /// `inotify_mark_user_mask`: the events, plus the flags that stay on the mark.
-fn inotify_mark_user_mask(mask: u32, in_flags: u32) -> u32 {
-    (mask & IN_ALL_EVENTS) | (in_flags & MARK_FLAGS)
+fn inotify_mark_user_mask(mark: &Mark) -> u32 {
+    let mut mask = mark.mask() & IN_ALL_EVENTS;
+    let flags = mark.flags();
+    if flags & MARK_FLAG_EXCL_UNLINK != 0 {
+        mask |= IN_EXCL_UNLINK;
+    }
+    if flags & MARK_FLAG_IN_ONESHOT != 0 {
+        mask |= IN_ONESHOT;
+    }
+    mask
+}
+
+/// The device's file operations: one instance per open file, kept in its fsnotify group.
+#[vtable]
+impl MiscDevice for Instance {
+    type Ptr = ARef<Group>;
+
+    /// `noop_llseek`, as upstream's inotify fd has it.
+    const LLSEEK: Llseek = Llseek::Noop;
+
+    fn open(file: &File) -> Result<ARef<Group>> {
+        Group::new(open(file.flags())?)
+    }
+
+    fn release(group: ARef<Group>, _file: &File) {
+        release(&group);
+        // Dropping the file's reference to the group frees the instance once the last mark is
+        // gone.
+        drop(group);
+    }
+
+    fn read(group: &Group, file: &File, writer: UserSliceWriter) -> Result<usize> {
+        read(group.data(), writer, file.flags() & O_NONBLOCK != 0)
+    }
+
+    fn poll(group: &Group, file: &File, table: &PollTable<'_>) -> u32 {
+        poll(group.data(), file, table)
+    }
+
+    fn ioctl(group: &Group, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        ioctl(group, cmd, arg)
+    }
+
+    /// The argument is a pointer or a value, the same on both ABIs.
+    fn compat_ioctl(group: &Group, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        ioctl(group, cmd, arg)
+    }
+
+    /// `fsnotify_fasync`.
+    fn fasync(group: &Group, fd: i32, file: &File, on: bool) -> Result {
+        group.fasync(fd, file, on)
+    }
+
+    fn show_fdinfo(group: &Group, m: &SeqFile, _file: &File) {
+        show_fdinfo(group, m)
+    }
 }

@@ -25,24 +25,49 @@
 //! ioctl(fd, INOTIFY_IOC_SETNEXTWD, 0x34d71d6);          /* the next new watch's wd */
 //! ```
 //!
-//! The files, each beside its C twin:
+//! The driver, each file beside its C twin:
 //! - `inotify_user.rs`: the instance and its file operations (`inotify_user.c`);
 //! - `inotify_fsnotify.rs`: the fsnotify callbacks (`inotify_fsnotify.c`);
 //! - `notification.rs`: the event queue (`fs/notify/notification.c`);
 //! - `idr.rs`: the cyclic wd allocator (`lib/idr.c`);
 //! - `ucounts.rs`: the per-user limits (`kernel/ucount.c`);
-//! - `uapi.rs`: the user-space ABI (`include/uapi/linux/inotify.h`);
-//! - `glue.rs` and `glue.c`: the only code that touches C.
+//! - `uapi.rs`: the user-space ABI (`include/uapi/linux/inotify.h`).
+//!
+//! The abstractions it uses, which never import the driver and are the only code that touches
+//! C, each shaped as it would be in `rust/kernel/`:
+//! - `fsnotify.rs`: fsnotify groups and marks, generic over the [`fsnotify::Backend`] trait that
+//!   builds the `fsnotify_ops` table (`include/linux/fsnotify_backend.h`);
+//! - `miscdev.rs`: a misc device whose `file_operations` are built from the
+//!   [`miscdev::MiscDevice`] trait, with the hooks `kernel::miscdevice` lacks (poll, fasync,
+//!   llseek, read);
+//! - `namei.rs`: path lookup (`include/linux/namei.h`);
+//! - `params.rs`: the limits, as module parameters writable at run time;
+//! - `c_idr.rs`: the kernel's IDR, for the wd allocator's benchmark;
+//! - `bindings.rs`: the bindings that `kernel::bindings` lacks, generated at build time from
+//!   `bindings_helper.h` and `helpers.c` (one-line wrappers of static inline functions).
 
-mod glue;
+mod bindings;
+mod c_idr;
+mod fsnotify;
 mod idr;
 mod inotify_fsnotify;
 mod inotify_user;
+mod miscdev;
+mod namei;
 mod notification;
+mod params;
 mod uapi;
 mod ucounts;
 
-use kernel::prelude::*;
+use kernel::{
+    c_str,
+    prelude::*, //
+};
+
+use crate::{
+    inotify_user::Instance,
+    miscdev::MiscDeviceRegistration, //
+};
 
 module! {
     type: RustInotify,
@@ -61,7 +86,7 @@ module! {
 /// The module: the registration of `/dev/rust_inotify`.
 struct RustInotify {
     /// `None` only while the module is being dropped.
-    dev: Option<glue::MiscRegistration>,
+    dev: Option<Pin<KBox<MiscDeviceRegistration<Instance>>>>,
 }
 
 impl kernel::Module for RustInotify {
@@ -71,14 +96,25 @@ impl kernel::Module for RustInotify {
         }
         ucounts::init();
         inotify_user::init();
-        let dev = glue::MiscRegistration::register()?;
+        params::init_max_user_watches(inotify_user::INOTIFY_WATCH_COST);
+        let dev = KBox::pin_init(
+            MiscDeviceRegistration::register(c_str!("rust_inotify")),
+            GFP_KERNEL,
+        )?;
+        // The tools tell users to raise /proc/sys/fs/inotify/*, which has no effect here: say
+        // where this device's limits are.
         pr_info!(
-            "/dev/rust_inotify registered (INOTIFY_IOC_SETNEXTWD: {})\n",
+            "/dev/rust_inotify registered (INOTIFY_IOC_SETNEXTWD: {}); limits: \
+             max_user_instances={} max_user_watches={} max_queued_events={} in \
+             /sys/module/rust_inotify/parameters/ (not /proc/sys/fs/inotify/)\n",
             if inotify_user::HAS_SETNEXTWD {
                 "on"
             } else {
                 "off"
-            }
+            },
+            params::max_user_instances(),
+            params::max_user_watches(),
+            params::max_queued_events()
         );
         Ok(Self { dev: Some(dev) })
     }
@@ -87,8 +123,14 @@ impl kernel::Module for RustInotify {
 impl Drop for RustInotify {
     fn drop(&mut self) {
         // Deregister, and wait until every group and mark is freed, before the users table
-        // goes: freeing the last watches uncharges them.
+        // goes: freeing the last watches uncharges them. A group's last reference can be
+        // dropped by fsnotify's mark reaper after its file is closed, and its callbacks are
+        // this module's code.
         drop(self.dev.take());
+        // SAFETY: Called once; with the device gone, and no file open (each holds the module),
+        // no group can be created any more.
+        unsafe { fsnotify::wait_groups_freed() };
+        fsnotify::wait_marks_destroyed();
         inotify_user::exit();
         ucounts::exit();
     }
