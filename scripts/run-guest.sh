@@ -80,10 +80,15 @@ bench)
 	# For counts that repeat from boot to boot, nothing the host times may reach the guest:
 	# no user-space address randomization from the first process on, and the RTC on the
 	# virtual clock (tests/guest/init does the rest).
+	# One CPU: icount runs the CPUs in turn on one clock anyway, and bringing up a second one
+	# (even to take it offline later) made the boots drift apart by a few instructions.
+	wall_cpus=$cpus
+	cpus=1
 	GUEST_APPEND="norandmaps ${GUEST_APPEND:-}" \
 		boot bench "${GUEST_TIMEOUT:-3000}" -icount shift=0,sleep=off -rtc clock=vm
 	verdict
 	icount_out=$output
+	cpus=$wall_cpus
 	boot bench-wall "${GUEST_TIMEOUT:-600}"
 	verdict
 	python3 "$top/scripts/bench-report.py" --icount "$icount_out" --wall "$output" \

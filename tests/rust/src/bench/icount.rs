@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
-use super::Aggregate::Mean;
+use super::Aggregate::Median;
 use super::{
     drain, err, metric, ns_since, paired, poke, settle, settle_for, Files, Metric, Sample,
 };
@@ -47,7 +47,7 @@ fn open_w(p: &CString) -> Result<libc::c_int, String> {
 fn add_rm(files: &Files) -> Result<(), String> {
     const N: usize = 2000;
     let mut buf = vec![0u8; BUF];
-    paired(&[metric("add_rm", "ns/pair")], 10, Mean, |be| {
+    paired(&[metric("add_rm", "ns/pair")], 11, Median, |be| {
         settle();
         let fd = instance(be)?;
         let t = Instant::now();
@@ -171,7 +171,7 @@ fn mass(files: &Files) -> Result<(), String> {
         metric("close_50k", "ns/close"),
     ];
     let spin = spin_cost();
-    paired(&metrics, 6, Mean, |be| {
+    paired(&metrics, 7, Median, |be| {
         settle_for(500);
         let fd = instance(be)?;
         let m0 = sunreclaim()?;
@@ -201,7 +201,7 @@ fn mass(files: &Files) -> Result<(), String> {
 /// `setnextwd`: the ioctl alone, on one instance, per call.
 fn setnextwd() -> Result<(), String> {
     const N: usize = 5000;
-    paired(&[metric("setnextwd", "ns/call")], 8, Mean, |be| {
+    paired(&[metric("setnextwd", "ns/call")], 9, Median, |be| {
         settle();
         let fd = instance(be)?;
         let t = Instant::now();
@@ -219,13 +219,16 @@ fn setnextwd() -> Result<(), String> {
 fn setnextwd_add(files: &Files) -> Result<(), String> {
     const INSTANCES: usize = 64;
     const BATCHES: usize = 4;
-    paired(&[metric("setnextwd_add", "ns/pair")], 10, Mean, |be| {
+    paired(&[metric("setnextwd_add", "ns/pair")], 11, Median, |be| {
         settle();
         let mut ns = 0.0;
         for _ in 0..BATCHES {
             let fds = (0..INSTANCES)
                 .map(|_| instance(be))
                 .collect::<Result<Vec<_>, _>>()?;
+            // The previous batch's closes leave marks and groups to the reaper and RCU: let
+            // them finish before timing.
+            settle();
             let t = Instant::now();
             for fd in &fds {
                 set_next_wd(fd, CRIU_WD).map_err(err(be, "SETNEXTWD"))?;
@@ -306,7 +309,7 @@ fn events(files: &Files) -> Result<(), String> {
         ("event_named", &[dir], &[a, b], 32 * N),
     ];
     for (name, targets, writes, want) in cases {
-        paired(&[metric(name, "ns/event")], 8, Mean, |be| {
+        paired(&[metric(name, "ns/event")], 9, Median, |be| {
             settle();
             let (fd, wfds) = event_setup(be, targets, writes)?;
             let (ns, bytes) = write_read(&fd, &wfds, N, &mut buf)?;
@@ -351,7 +354,7 @@ fn read_one(files: &Files) -> Result<(), String> {
     const N: usize = 2000;
     let clock = clock_cost();
     let mut buf = vec![0u8; BUF];
-    paired(&[metric("read_one", "ns/read")], 8, Mean, |be| {
+    paired(&[metric("read_one", "ns/read")], 9, Median, |be| {
         settle();
         let (fd, wfds) = event_setup(be, &[&files.a], &[&files.a])?;
         let mut each = Vec::with_capacity(N);
@@ -376,7 +379,7 @@ fn fionread_metrics(files: &Files) -> Result<(), String> {
     const EMPTY_N: usize = 5000;
     const FULL_N: usize = 100;
     const QUEUED: usize = 16_384;
-    paired(&[metric("fionread_empty", "ns/call")], 8, Mean, |be| {
+    paired(&[metric("fionread_empty", "ns/call")], 9, Median, |be| {
         settle();
         let fd = instance(be)?;
         let t = Instant::now();
@@ -387,7 +390,7 @@ fn fionread_metrics(files: &Files) -> Result<(), String> {
         close(be, fd)?;
         Ok(vec![Sample::new(ns, EMPTY_N)])
     })?;
-    paired(&[metric("fionread_16384", "ns/call")], 6, Mean, |be| {
+    paired(&[metric("fionread_16384", "ns/call")], 7, Median, |be| {
         settle();
         let (fd, wfds) = event_setup(be, &[&files.a, &files.b], &[&files.a, &files.b])?;
         for i in 0..QUEUED {

@@ -121,10 +121,11 @@ pub(crate) fn ns_since(t: Instant) -> f64 {
 /// How the rounds of a metric make its value.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Aggregate {
-    /// The sum of the totals over the sum of the operations: icount rounds barely differ, and
-    /// what differs (a timer tick, deferred work landing in a round) is real cost.
-    Mean,
-    /// The median round: wall-clock rounds suffer the host's load, which is not the code's.
+    /// The median round (of an odd number). Wall-clock rounds suffer the host's load, which is
+    /// not the code's. Icount rounds are nearly all identical, but deferred work (the mark
+    /// reaper, RCU callbacks, slab pages) lands in one round or another at points that drift
+    /// by a few instructions from boot to boot; a mean carried that into the ratios' third
+    /// decimal, the median does not.
     Median,
 }
 
@@ -168,9 +169,6 @@ where
     }
     for (m, metric) in metrics.iter().enumerate() {
         for (b, be) in backends.iter().enumerate() {
-            let (total, ops) = got[b]
-                .iter()
-                .fold((0.0, 0.0), |(t, o), s| (t + s[m].total, o + s[m].ops));
             let mut each: Vec<f64> = got[b].iter().map(|s| s[m].per_op()).collect();
             let shown: Vec<String> = each.iter().map(|v| format!("{v:.1}")).collect();
             out!(
@@ -180,7 +178,6 @@ where
                 shown.join(" ")
             );
             let value = match agg {
-                Aggregate::Mean => total / ops.max(1.0),
                 Aggregate::Median => {
                     each.sort_by(f64::total_cmp);
                     each[each.len() / 2]
