@@ -389,6 +389,9 @@ unsafe impl FromBytes for AddWatch {}
 ///
 /// The checks come in upstream's order: the mask's bits, an empty mask, `IN_MASK_ADD` with
 /// `IN_MASK_CREATE`, then the lookup (`ENOENT`, `ENOTDIR`, `EACCES`, ...).
+// Not inlined into `ioctl`: its register saves and stack frame would be paid by every
+// `FIONREAD` and `INOTIFY_IOC_SETNEXTWD` too.
+#[inline(never)]
 fn add_watch(group: &Group, arg: usize) -> Result<i32> {
     // One copy of the whole argument.
     let AddWatch {
@@ -560,6 +563,8 @@ fn new_watch(group: &Group, mark: MarkRef, inode: &Inode) -> Result<i32> {
 }
 
 /// The `inotify_rm_watch` system call, as an ioctl whose argument is the wd itself.
+// Not inlined into `ioctl`, as `add_watch`.
+#[inline(never)]
 fn rm_watch(group: &Group, arg: usize) -> Result {
     // The wd is an `int`; anything that is not one names no watch.
     let wd = i32::try_from(arg as isize).map_err(|_| EINVAL)?;
