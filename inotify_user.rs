@@ -352,6 +352,7 @@ pub(crate) fn poll(inst: &Instance, file: &File, table: &PollTable<'_>) -> u32 {
 
 /// `inotify_ioctl`, plus the add-watch and rm-watch ioctls that stand for upstream's system
 /// calls. Unknown commands give `ENOTTY`.
+#[inline(always)]
 pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
     let inst = group.data();
     match cmd {
@@ -662,11 +663,15 @@ impl MiscDevice for Instance {
         poll(group.data(), file, table)
     }
 
+    // Inlined into the vtable's entry, so that FIONREAD and SETNEXTWD return through registers
+    // rather than a `Result` in memory.
+    #[inline(always)]
     fn ioctl(group: &Group, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         ioctl(group, cmd, arg)
     }
 
     /// The argument is a pointer or a value, the same on both ABIs.
+    #[inline(always)]
     fn compat_ioctl(group: &Group, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         ioctl(group, cmd, arg)
     }
