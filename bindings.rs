@@ -14,7 +14,8 @@
 //! items defined here shadow glob-imported ones of the same name: `fsnotify_mark_connector`,
 //! opaque in `kernel::bindings`, has its fields here.
 //!
-//! Only `fsnotify.rs`, `namei.rs`, `file_ops.rs`, `params.rs` and `c_idr.rs` use this module.
+//! Only `fsnotify.rs`, `namei.rs` and `c_idr.rs` use this module; `miscdev.rs` and `params.rs`
+//! need only `kernel::bindings`.
 
 #[allow(
     clippy::all,
