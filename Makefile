@@ -10,6 +10,9 @@
 #   make preload            librust_inotify_preload.so (LD_PRELOAD: programs use the device)
 #   make preload-install    install it into $(DESTDIR)$(PREFIX)/lib (PREFIX=/usr/local)
 #   make dkms-check         `dkms build` of the module against the debug kernel, in a temp tree
+#   make criu-plugin        rust_inotify_plugin.so, the CRIU plugin (criu/), for CRIU 4.x
+#   make criu-plugin-install  install it into CRIU's plugin dir, $(DESTDIR)/usr/lib/criu
+#                           ($(DESTDIR)$(PREFIX)/lib/criu when PREFIX is given; or CRIU_PLUGIN_DIR=)
 #
 # Without KDIR, the project's debug kernel (build/kernel-debug) is used, and built first.
 # The module is built with MO= into build/, so the source tree stays clean.
@@ -43,7 +46,7 @@ endif
 
 .PHONY: all modules modules_install clean setup kernel kernel-debug kernel-lean check demo bench \
 	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check \
-	preload preload-install dkms-check
+	preload preload-install dkms-check criu-fetch criu-plugin criu-plugin-install
 
 all: modules
 
@@ -104,12 +107,49 @@ $(PRELOAD_SO): $(TOP)/preload/rust_inotify_preload.c $(TOP)/include/rust_inotify
 preload-install: $(PRELOAD_SO)
 	install -D -m 0644 $(PRELOAD_SO) $(DESTDIR)$(LIBDIR)/librust_inotify_preload.so
 
+# The CRIU plugin. Its header, criu-plugin.h, is Debian trixie's libcriu-dev (criu 4.1.1),
+# which scripts/fetch-criu.sh downloads and unpacks under build/criu with criu itself (nothing
+# is installed on the host); CRIU_INCLUDE= points at another CRIU 4.x's headers instead.
+CRIU_ROOT        := $(BUILD)/criu/root
+CRIU_INCLUDE     ?= $(CRIU_ROOT)/usr/include/criu
+CRIU_PLUGIN_SO   := $(BUILD)/criu-plugin/rust_inotify_plugin.so
+# CRIU looks in -L DIR, then $$CRIU_LIBS_DIR, then /usr/lib/criu/.
+ifneq ($(filter command line environment,$(origin PREFIX)),)
+CRIU_PLUGIN_DIR  ?= $(PREFIX)/lib/criu
+else
+CRIU_PLUGIN_DIR  ?= /usr/lib/criu
+endif
+
+criu-fetch:
+	@bash $(TOP)/scripts/fetch-criu.sh $(BUILD)
+
+criu-plugin: $(CRIU_PLUGIN_SO)
+
+# -isystem: criu-plugin.h's own inline stubs have unused parameters; the plugin is -Wall -Wextra
+# clean.
+# Depends on the fetch only when the header is the fetched one (a phony prerequisite would
+# relink every time: the stamp file stands for it).
+ifeq ($(CRIU_INCLUDE),$(CRIU_ROOT)/usr/include/criu)
+$(CRIU_INCLUDE)/criu-plugin.h: $(TOP)/scripts/fetch-criu.sh
+	@bash $(TOP)/scripts/fetch-criu.sh $(BUILD)
+	@touch $@
+endif
+
+$(CRIU_PLUGIN_SO): $(TOP)/criu/rust_inotify_plugin.c $(TOP)/include/rust_inotify.h \
+		$(CRIU_INCLUDE)/criu-plugin.h
+	@mkdir -p $(dir $@)
+	gcc -shared -fPIC -O2 -g -Wall -Wextra -Werror -isystem $(CRIU_INCLUDE) -I $(TOP)/include \
+		-Wl,-soname,rust_inotify_plugin.so -o $@ $<
+
+criu-plugin-install: $(CRIU_PLUGIN_SO)
+	install -D -m 0644 $(CRIU_PLUGIN_SO) $(DESTDIR)$(CRIU_PLUGIN_DIR)/rust_inotify_plugin.so
+
 # `dkms build` against the debug kernel in a throw-away dkms tree (/var/lib/dkms is not touched).
 dkms-check: kernel-debug
 	@bash $(TOP)/scripts/dkms-check.sh $(DEBUG_KDIR)
 
 # The guest's programs and one initramfs per kernel (build/guest-VARIANT/initramfs.cpio).
-tests-debug: module-debug module-nocr preload
+tests-debug: module-debug module-nocr preload criu-plugin
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) debug
 
 tests-lean: module-lean preload
@@ -127,4 +167,4 @@ bench: tests-lean
 clean:
 	rm -rf $(MODDIR) $(NOCRDIR) $(BUILD)/module-debug $(BUILD)/module-lean \
 		$(BUILD)/module-clippy $(BUILD)/tests $(BUILD)/guest-debug $(BUILD)/guest-lean \
-		$(BUILD)/preload
+		$(BUILD)/preload $(BUILD)/criu-plugin
