@@ -12,8 +12,11 @@
 #                              tests/guest/init; and for tests/programs: inotifywait,
 #                              inotifywatch and GNU tail from Debian's packages
 #                              (scripts/fetch-programs.sh), build/preload/'s library, and the
-#                              host's shared libraries they need
-# Needs `make preload` first (the Makefile's tests-* targets do it).
+#                              host's shared libraries they need; and for tests/criu: trixie's
+#                              criu 4.1.1 with its own loader and libraries under /opt/criu
+#                              (scripts/fetch-criu.sh), /bin/criu running it, and the plugin in
+#                              /usr/lib/criu
+# Needs `make preload` and `make criu-plugin` first (the Makefile's tests-* targets do them).
 # Usage: scripts/build-tests.sh BUILD_DIR VARIANT (debug or lean)
 set -euo pipefail
 
@@ -35,6 +38,18 @@ for src in "$top"/tests/c/*_test.c; do
 		gcc "${cflags[@]}" -o "$bin" "$src"
 	fi
 done
+
+# The criu suite's program.
+mkdir -p "$out/criu"
+src=$top/tests/criu/criu_test.c
+bin=$out/criu/criu_test
+if [ ! -x "$bin" ] || [ -n "$(find "$src" "$top"/include -newer "$bin" 2>/dev/null | head -n 1)" ]; then
+	echo "  CC      tests/criu/criu_test.c" >&2
+	gcc "${cflags[@]}" -Wextra -o "$bin" "$src"
+fi
+
+# criu 4.1.1 and its libraries from trixie (cached under build/criu).
+bash "$top/scripts/fetch-criu.sh" "$build"
 
 # The demo program.
 mkdir -p "$out/demo"
@@ -64,7 +79,7 @@ fi
 guest=$build/guest-$variant
 root=$guest/root
 rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,etc/udev/rules.d,modules/nocr,tests/c,tests/nocr,tests/rust}
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,etc/udev/rules.d,modules/nocr,tests/c,tests/nocr,tests/rust,tests/criu}
 cp /bin/busybox "$root/bin/busybox"
 for app in $("$root/bin/busybox" --list); do
 	[ "$app" = busybox ] || ln -sf busybox "$root/bin/$app"
@@ -105,6 +120,21 @@ done | sort -u | while read -r lib; do
 	mkdir -p "$root$(dirname "$lib")"
 	cp -L "$lib" "$root$lib"
 done
+
+# criu: trixie's binary, loader and libraries under /opt/criu, apart from the bookworm libraries
+# above; /bin/criu runs it with that loader. The plugin where criu looks by default.
+croot=$build/criu/root
+mkdir -p "$root/opt/criu/sbin" "$root/opt/criu/lib"
+cp "$croot/usr/sbin/criu" "$root/opt/criu/sbin/"
+cp -L "$croot/usr/lib64/ld-linux-x86-64.so.2" "$root/opt/criu/lib/"
+cp -P "$croot"/usr/lib/x86_64-linux-gnu/*.so.* "$root/opt/criu/lib/"
+cat >"$root/bin/criu" <<'END'
+#!/bin/sh
+exec /opt/criu/lib/ld-linux-x86-64.so.2 --library-path /opt/criu/lib /opt/criu/sbin/criu "$@"
+END
+chmod +x "$root/bin/criu"
+install -D -m 0644 "$build/criu-plugin/rust_inotify_plugin.so" "$root/usr/lib/criu/rust_inotify_plugin.so"
+cp "$out/criu/criu_test" "$root/tests/criu/"
 
 echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
 echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$root/etc/passwd"
