@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -161,31 +162,53 @@ static int ri_open_mount(uint32_t s_dev)
 	return fd;
 }
 
+/*
+ * The mount fd of the last device looked up: the watches of an instance are nearly always on a
+ * few filesystems, and mountinfo is read once per device change, not once per watch. Reset by
+ * ri_mount_cache_drop() at the end of each hook.
+ */
+static struct {
+	uint32_t s_dev;
+	int fd;		/* -1: empty */
+} ri_mount_cache = { 0, -1 };
+
+static int ri_mount_of(uint32_t s_dev)
+{
+	if (ri_mount_cache.fd >= 0 && ri_mount_cache.s_dev == s_dev)
+		return ri_mount_cache.fd;
+	if (ri_mount_cache.fd >= 0)
+		close(ri_mount_cache.fd);
+	ri_mount_cache.fd = ri_open_mount(s_dev);
+	ri_mount_cache.s_dev = s_dev;
+	return ri_mount_cache.fd;
+}
+
+static void ri_mount_cache_drop(void)
+{
+	if (ri_mount_cache.fd >= 0)
+		close(ri_mount_cache.fd);
+	ri_mount_cache.fd = -1;
+}
+
 /* An O_PATH fd of the watched inode, by its file handle; a negative errno if it is gone. */
 static int ri_open_handle(const struct rust_inotify_ckpt_watch *w)
 {
-	struct file_handle *fh;
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[RUST_INOTIFY_HANDLE_SZ];
+	} h;
 	int mfd, fd;
 
 	if (w->handle_bytes == 0 || w->handle_bytes > RUST_INOTIFY_HANDLE_SZ)
 		return -EOPNOTSUPP;
-	mfd = ri_open_mount(w->s_dev);
+	mfd = ri_mount_of(w->s_dev);
 	if (mfd < 0)
 		return mfd;
-	fh = malloc(sizeof(*fh) + w->handle_bytes);
-	if (!fh) {
-		close(mfd);
-		return -ENOMEM;
-	}
-	fh->handle_bytes = w->handle_bytes;
-	fh->handle_type = w->handle_type;
-	memcpy(fh->f_handle, w->f_handle, w->handle_bytes);
-	fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	free(fh);
-	close(mfd);
-	return fd;
+	h.fh.handle_bytes = w->handle_bytes;
+	h.fh.handle_type = w->handle_type;
+	memcpy(h.fh.f_handle, w->f_handle, w->handle_bytes);
+	fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /* The path of an fd, as /proc/self/fd/N shows it; NULL on error. */
@@ -352,6 +375,7 @@ static int ri_dump_ext_file(int fd, int id)
 		ck.next_wd, ck.nr_events, ck.events_len, (h.f_flags & O_NONBLOCK) ? ", O_NONBLOCK" : "");
 	ret = 0;
 out:
+	ri_mount_cache_drop();
 	if (img >= 0)
 		close(img);
 	free(watches);
@@ -398,6 +422,8 @@ static int ri_restore_ext_file(int id)
 	char **paths = NULL, *events = NULL, name[64];
 	uint32_t opened = 0;
 	int img, dev = -1, ret;
+	struct rlimit nofile;
+	bool nofile_raised = false;
 
 	snprintf(name, sizeof(name), RI_IMG_NAME, id);
 	img = openat(criu_get_image_dir(), name, O_RDONLY | O_CLOEXEC);
@@ -408,7 +434,8 @@ static int ri_restore_ext_file(int id)
 	if (ret == 0 && (memcmp(h.magic, RI_IMG_MAGIC, sizeof(h.magic)) ||
 			 h.img_version != RI_IMG_VERSION ||
 			 h.ckpt_version != RUST_INOTIFY_CKPT_VERSION ||
-			 h.watch_size != sizeof(struct rust_inotify_ckpt_watch)))
+			 h.watch_size != sizeof(struct rust_inotify_ckpt_watch) ||
+			 h.nr_watches > (1u << 24) || h.events_len > (1u << 30)))
 		ret = -EINVAL;
 	if (ret < 0) {
 		ri_err("%s: not an image this plugin can read (%s)\n", name, strerror(-ret));
@@ -444,6 +471,32 @@ static int ri_restore_ext_file(int id)
 		goto out;
 	}
 
+	/* First, so that its number is low: criu moves it to the dumped fd's. */
+	dev = open(RUST_INOTIFY_DEV, (int)(h.open_flags & O_ACCMODE) | (int)(h.f_flags & O_NONBLOCK));
+	if (dev < 0) {
+		ret = -errno;
+		ri_err("cannot open %s: %s\n", RUST_INOTIFY_DEV, strerror(errno));
+		goto out;
+	}
+
+	/*
+	 * RUST_INOTIFY_IOC_RESTORE takes an fd per watch, all open at once: make room for them
+	 * (criu restores the task's own limits later).
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < h.nr_watches + 256ul) {
+		struct rlimit more = nofile;
+
+		more.rlim_cur = h.nr_watches + 256ul;
+		if (more.rlim_cur > more.rlim_max)
+			more.rlim_max = more.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &more) < 0) {
+			ret = -errno;
+			ri_err("id %#x: %u watches need as many fds at once, and RLIMIT_NOFILE (%llu) cannot be raised: %s\n",
+			       id, h.nr_watches, (unsigned long long)nofile.rlim_cur, strerror(errno));
+			goto out;
+		}
+		nofile_raised = true;
+	}
 	for (; opened < h.nr_watches; opened++) {
 		ret = ri_reopen_watch(&watches[opened], paths[opened]);
 		if (ret < 0) {
@@ -454,12 +507,6 @@ static int ri_restore_ext_file(int id)
 		watches[opened].fd = ret;
 	}
 
-	dev = open(RUST_INOTIFY_DEV, (int)(h.open_flags & O_ACCMODE) | (int)(h.f_flags & O_NONBLOCK));
-	if (dev < 0) {
-		ret = -errno;
-		ri_err("cannot open %s: %s\n", RUST_INOTIFY_DEV, strerror(errno));
-		goto out;
-	}
 	memset(&ck, 0, sizeof(ck));
 	ck.version = RUST_INOTIFY_CKPT_VERSION;
 	ck.next_wd = h.next_wd;
@@ -474,16 +521,20 @@ static int ri_restore_ext_file(int id)
 		ret = -errno;
 		ri_err("RUST_INOTIFY_IOC_RESTORE of id %#x (%u watches, %u events): %s\n", id,
 		       h.nr_watches, h.nr_events, strerror(errno));
-		close(dev);
-		dev = -1;
 		goto out;
 	}
 	ri_info("restored id %#x: %u watches, next wd %u, %u events, fd %d\n", id, h.nr_watches,
 		h.next_wd, h.nr_events, dev);
 	ret = dev;
+	dev = -1;
 out:
+	if (dev >= 0)
+		close(dev);
+	ri_mount_cache_drop();
 	for (uint32_t i = 0; i < opened; i++)
 		close(watches[i].fd);
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &nofile);
 	if (paths)
 		for (uint32_t i = 0; i < h.nr_watches; i++)
 			free(paths[i]);
