@@ -48,6 +48,30 @@ impl Path {
         Ok(Self(path))
     }
 
+    /// The path of the file that `fd` refers to in the current task; `O_PATH` files too
+    /// (`fget_raw()`, as a lookup of `""` with `AT_EMPTY_PATH` would find it). `EBADF` if `fd`
+    /// is not open.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn from_fd(fd: i32) -> Result<Self> {
+        let fd = u32::try_from(fd).map_err(|_| EBADF)?;
+        // SAFETY: `fget_raw()` takes any number and returns a referenced file or NULL.
+        let file = unsafe { kernel::bindings::fget_raw(fd) };
+        if file.is_null() {
+            return Err(EBADF);
+        }
+        // SAFETY: `file` is referenced, so its `f_path` is valid and positive (an open file's
+        // dentry always is); `path_get()` takes references to both of its parts for the new
+        // `Path`, then the file's reference is dropped.
+        let path = unsafe {
+            let path = (*file).__bindgen_anon_1.f_path;
+            kernel::bindings::path_get(&path);
+            kernel::bindings::fput(file);
+            path
+        };
+        // INVARIANT: The path is positive and holds both references, taken above.
+        Ok(Self(path))
+    }
+
     /// Checks that the current task may access the path's inode for `mask` (`MAY_*`;
     /// `path_permission()`).
     pub(crate) fn permission(&self, mask: i32) -> Result {
