@@ -288,6 +288,8 @@ fn restore_watches(group: &Group, ckpt: &Ckpt, made: &mut usize) -> Result {
     let inst = group.data();
     let count = ckpt.nr_watches as usize;
     let base = usize::try_from(ckpt.watches).map_err(|_| EFAULT)?;
+    let mut may_decode = false;
+    let mut mount: Option<(i32, Path)> = None;
     for i in (0..count).rev() {
         let at = base.checked_add(i * size_of::<CkptWatch>()).ok_or(EFAULT)?;
         let watch: CkptWatch = UserSlice::new(UserPtr::from_addr(at), size_of::<CkptWatch>())
@@ -300,7 +302,30 @@ fn restore_watches(group: &Group, ckpt: &Ckpt, made: &mut usize) -> Result {
         if watch.mask & !WATCH_MASK_BITS != 0 {
             return Err(EINVAL);
         }
-        let path = Path::from_fd(watch.fd)?;
+        let path = if watch.handle_bytes == 0 {
+            Path::from_fd(watch.fd)?
+        } else {
+            // As `open_by_handle_at()`: decoding handles needs CAP_DAC_READ_SEARCH.
+            if !may_decode {
+                // SAFETY: `capable()` checks the current task, which is running.
+                if !unsafe {
+                    kernel::bindings::capable(kernel::bindings::CAP_DAC_READ_SEARCH as i32)
+                } {
+                    return Err(EPERM);
+                }
+                may_decode = true;
+            }
+            // Watches come grouped by mount: the same fd's mount is looked up once.
+            let mount = match &mount {
+                Some((fd, mount)) if *fd == watch.fd => mount,
+                _ => &mount.insert((watch.fd, Path::from_fd(watch.fd)?)).1,
+            };
+            let handle = watch
+                .f_handle
+                .get(..watch.handle_bytes as usize)
+                .ok_or(EINVAL)?;
+            Path::from_handle(mount, watch.handle_type, handle)?
+        };
         // As an add: you can only watch an inode if you have read permissions on it.
         path.permission(MAY_READ)?;
         let inode = path.inode();

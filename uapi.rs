@@ -200,7 +200,8 @@ pub(crate) struct CkptWatch {
     pub(crate) ino: u64,
     /// Dump: its superblock's device, `new_encode_dev()` (fdinfo's `sdev`).
     pub(crate) s_dev: u32,
-    /// Restore: an fd of the inode to watch (`O_PATH` will do); dump: -1.
+    /// Restore: an fd of any file on the inode's mount (`O_PATH` will do), on which `f_handle` is
+    /// decoded; with `handle_bytes` 0, an fd of the inode itself. Dump: -1.
     pub(crate) fd: i32,
     /// Dump: the file handle's type.
     pub(crate) handle_type: i32,

@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <linux/capability.h>
+#include <stdbool.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,26 +54,39 @@ static int dump(int fd, struct dump *d)
 	return ioctl(fd, RUST_INOTIFY_IOC_DUMP, &d->ck);
 }
 
-/* Restores @d into @fd, opening each watched inode by handle (O_PATH), as the plugin does. */
-static int restore(int fd, struct dump *d)
+/*
+ * Restores @d into @fd as the plugin does: each watch's handle is decoded on the mount, here the
+ * tmpfs the cases run in. With @by_inode, each inode is opened by handle here instead (O_PATH)
+ * and passed without its handle, as the plugin's path fallback does.
+ */
+static int restore_as(int fd, struct dump *d, bool by_inode)
 {
 	struct rust_inotify_ckpt ck = d->ck;
 	struct rust_inotify_ckpt_watch w[MAXW];
-	int ret, saved;
+	int ret, saved, mnt;
 
 	memcpy(w, d->w, sizeof(w));
 	if (ck.nr_watches > MAXW) {
 		errno = E2BIG;
 		return -1;
 	}
+	/* Not O_PATH: open_by_handle_at() wants a mount fd it can fdget(). */
+	mnt = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mnt < 0)
+		return -1;
 	for (unsigned int i = 0; i < ck.nr_watches; i++) {
 		char buf[sizeof(struct file_handle) + RUST_INOTIFY_HANDLE_SZ];
 		struct file_handle *fh = (struct file_handle *)buf;
 
+		if (!by_inode) {
+			w[i].fd = mnt;
+			continue;
+		}
 		fh->handle_bytes = w[i].handle_bytes;
 		fh->handle_type = w[i].handle_type;
 		memcpy(fh->f_handle, w[i].f_handle, w[i].handle_bytes);
-		w[i].fd = open_by_handle_at(AT_FDCWD, fh, O_PATH);
+		w[i].fd = open_by_handle_at(mnt, fh, O_PATH);
+		w[i].handle_bytes = 0;
 		if (w[i].fd < 0)
 			return -1;
 	}
@@ -79,10 +95,16 @@ static int restore(int fd, struct dump *d)
 		ck.watches = (uintptr_t)w;
 	ret = ioctl(fd, RUST_INOTIFY_IOC_RESTORE, &ck);
 	saved = errno;
-	for (unsigned int i = 0; i < ck.nr_watches; i++)
+	for (unsigned int i = 0; by_inode && i < ck.nr_watches; i++)
 		close(w[i].fd);
+	close(mnt);
 	errno = saved;
 	return ret;
+}
+
+static int restore(int fd, struct dump *d)
+{
+	return restore_as(fd, d, false);
 }
 
 /* The "inotify wd:" lines and the "rust_inotify next-wd:" line of @fd's fdinfo. */
@@ -365,6 +387,53 @@ TEST_F(ckpt, restore_is_indistinguishable)
 	touch(self->file[6]);
 	same(_metadata, self->fd, fd2);
 	close(fd2);
+}
+
+/* Inodes passed by fd, without handles (the plugin's path fallback): the same instance. */
+TEST_F(ckpt, restore_by_inode_fds_is_the_same)
+{
+	int fd2 = open(RUST_INOTIFY_DEV, O_RDONLY | O_NONBLOCK);
+
+	ASSERT_LE(0, fd2);
+	build_varied(_metadata, self);
+	ASSERT_EQ(0, dump(self->fd, &self->d));
+	ASSERT_EQ(0, restore_as(fd2, &self->d, true)) TH_LOG("%s", strerror(errno));
+	same(_metadata, self->fd, fd2);
+	close(fd2);
+}
+
+/* Decoding handles needs CAP_DAC_READ_SEARCH, as open_by_handle_at(); inode fds do not. */
+TEST_F(ckpt, handles_need_cap_dac_read_search)
+{
+	pid_t pid;
+	int status;
+
+	build_varied(_metadata, self);
+	ASSERT_EQ(0, dump(self->fd, &self->d));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_data_struct data[2];
+		int fd = open(RUST_INOTIFY_DEV, O_RDONLY | O_NONBLOCK);
+		int byfd;
+
+		if (fd < 0 || syscall(SYS_capget, &hdr, data))
+			_exit(2);
+		/* Open the inodes first, while this process still may. */
+		byfd = restore_as(fd, &self->d, true);
+		close(fd);
+		fd = open(RUST_INOTIFY_DEV, O_RDONLY | O_NONBLOCK);
+		data[0].effective &= ~(1u << CAP_DAC_READ_SEARCH);
+		if (byfd || fd < 0 || syscall(SYS_capset, &hdr, data))
+			_exit(3);
+		if (restore(fd, &self->d) == 0 || errno != EPERM)
+			_exit(4);
+		_exit(is_empty(fd) ? 0 : 5);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_F(ckpt, restored_events_merge_as_the_originals)
