@@ -14,8 +14,8 @@
 //! items defined here shadow glob-imported ones of the same name: `fsnotify_mark_connector`,
 //! opaque in `kernel::bindings`, has its fields here.
 //!
-//! Only `fsnotify.rs`, `namei.rs` and `c_idr.rs` use this module; `miscdev.rs` and `params.rs`
-//! need only `kernel::bindings`.
+//! Only `fsnotify.rs`, `namei.rs`, `checkpoint.rs` and `c_idr.rs` use this module; `miscdev.rs`
+//! and `params.rs` need only `kernel::bindings`.
 
 #[allow(
     clippy::all,
@@ -62,10 +62,12 @@ mod generated {
 mod helpers {
     use super::generated::*;
     use kernel::bindings::{
+        bool_,
         idr,
         mem_cgroup,
         mm_struct,
-        path, //
+        path,
+        user_namespace, //
     };
     use kernel::ffi;
 

@@ -327,6 +327,40 @@ impl<T: Backend> Group<T> {
         })
     }
 
+    /// Calls `f` on each of the group's marks, newest first, under the group's mark mutex, and
+    /// collects what it returns (`None` skips the mark): one consistent snapshot.
+    ///
+    /// Nothing is allocated under the mutex: the marks are counted first, room is made after
+    /// unlocking, and if marks were added meanwhile it starts over.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn collect_marks<E>(
+        &self,
+        mut f: impl FnMut(&Mark<T>) -> Option<E>,
+    ) -> Result<KVVec<E>> {
+        loop {
+            let mut count = 0usize;
+            self.for_each_mark(|_| {
+                count += 1;
+                ControlFlow::Continue(())
+            });
+            let mut out = KVVec::with_capacity(count, GFP_KERNEL_ACCOUNT)?;
+            let mut fits = true;
+            self.for_each_mark(|mark| match f(mark) {
+                Some(entry) => match out.push_within_capacity(entry) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(_) => {
+                        fits = false;
+                        ControlFlow::Break(())
+                    }
+                },
+                None => ControlFlow::Continue(()),
+            });
+            if fits {
+                return Ok(out);
+            }
+        }
+    }
+
     /// `show_fdinfo()` of `fs/notify/fdinfo.c`: calls `show` on each mark, newest first, until
     /// `m`'s buffer is full.
     pub(crate) fn show_fdinfo(&self, m: &SeqFile, mut show: impl FnMut(&Mark<T>)) {

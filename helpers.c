@@ -10,6 +10,8 @@
  * rust/helpers/helpers.c: each rust_inotify_helper_NAME() is bindings::NAME() in Rust.
  */
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fsnotify_backend.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
@@ -55,6 +57,18 @@ __rust_inotify_helper int
 rust_inotify_helper_path_permission(const struct path *path, int mask)
 {
 	return path_permission(path, mask);
+}
+
+/* Who may restore a checkpoint (checkpoint.rs). */
+__rust_inotify_helper struct user_namespace *rust_inotify_helper_current_user_ns(void)
+{
+	return current_user_ns();
+}
+
+__rust_inotify_helper bool
+rust_inotify_helper_checkpoint_restore_ns_capable(struct user_namespace *ns)
+{
+	return checkpoint_restore_ns_capable(ns);
 }
 
 /* For the wd allocator's benchmark, which compares with the kernel's IDR (c_idr.rs). */

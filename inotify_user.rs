@@ -45,6 +45,8 @@ use kernel::{
     }, //
 };
 
+#[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+use crate::checkpoint;
 use crate::{
     fsnotify::{
         self,
@@ -110,7 +112,7 @@ pub(crate) struct Wd(Atomic<i32>);
 
 impl Wd {
     /// A mark not yet in the wd table.
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(Atomic::new(-1))
     }
 
@@ -152,7 +154,7 @@ pub(crate) struct Instance {
     /// `inotify_update_watch()`: finding a mark and creating one must be one step. A mutex,
     /// because adding a mark sleeps. Never taken by the fsnotify callbacks.
     #[pin]
-    watch_lock: Mutex<()>,
+    pub(crate) watch_lock: Mutex<()>,
     /// The user this instance and its watches are charged to (`inotify_data.ucounts`); gives
     /// back the instance's charge when the instance is freed.
     charge: InstanceCharge,
@@ -353,7 +355,11 @@ pub(crate) fn poll(inst: &Instance, file: &File, table: &PollTable<'_>) -> u32 {
 /// `inotify_ioctl`, plus the add-watch and rm-watch ioctls that stand for upstream's system
 /// calls. Unknown commands give `ENOTTY`.
 #[inline(always)]
-pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
+#[cfg_attr(
+    not(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd))),
+    expect(unused_variables)
+)]
+pub(crate) fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<isize> {
     let inst = group.data();
     match cmd {
         FIONREAD => {
@@ -376,6 +382,11 @@ pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
             inst.wds.lock().set_cursor(arg as u32);
             Ok(0)
         }
+        // Checkpoint/restore, for CRIU's plugin: with checkpoint/restore too.
+        #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+        RUST_INOTIFY_IOC_DUMP => checkpoint::dump(group, file.flags(), arg).map(|()| 0),
+        #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+        RUST_INOTIFY_IOC_RESTORE => checkpoint::restore(group, arg).map(|()| 0),
         RUST_INOTIFY_IOC_ADD_WATCH => add_watch(group, arg).map(|wd| wd as isize),
         RUST_INOTIFY_IOC_RM_WATCH => rm_watch(group, arg).map(|()| 0),
         _ => Err(ENOTTY),
@@ -439,7 +450,7 @@ fn inotify_find_inode(dfd: i32, pathname: UserPtr, mask: u32) -> Result<Path> {
 }
 
 /// `inotify_arg_to_flags`: the mark flags of an add-watch mask.
-fn inotify_arg_to_flags(arg: u32) -> u32 {
+pub(crate) fn inotify_arg_to_flags(arg: u32) -> u32 {
     let mut flags = 0;
     if arg & IN_EXCL_UNLINK != 0 {
         flags |= MARK_FLAG_EXCL_UNLINK;
@@ -451,7 +462,7 @@ fn inotify_arg_to_flags(arg: u32) -> u32 {
 }
 
 /// `inotify_arg_to_mask`: the fsnotify mask of a mark from the add-watch mask.
-fn inotify_arg_to_mask(inode: &Inode, arg: u32) -> u32 {
+pub(crate) fn inotify_arg_to_mask(inode: &Inode, arg: u32) -> u32 {
     // Everything should receive events when the inode is unmounted; directories care about
     // their children.
     let mut mask = IN_UNMOUNT;
@@ -508,41 +519,7 @@ fn update_existing_watch(mark: &Mark, inode: &Inode, arg: u32) -> Result<i32> {
 /// consumed even when a later step fails, as upstream's is. Called under `watch_lock`.
 fn new_watch(group: &Group, mark: MarkRef, inode: &Inode) -> Result<i32> {
     let inst = group.data();
-
-    // `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: the table keeps the nodes that
-    // removals emptied, so an allocation rarely needs new ones. When it does, it fails with
-    // `ENOMEM` and changes nothing; the nodes are then reserved unlocked (from the pool that
-    // released instances fill, then new ones), and the allocation is tried again under the lock.
-    let mut preload = Preload::empty();
-    let allocated = loop {
-        let mut wds = inst.wds.lock();
-        match wds.alloc_cyclic(mark.clone(), &mut preload) {
-            Err(e) if e.error == ENOMEM => {
-                let need = wds.preload_need();
-                drop(wds);
-                // Putting a mark may sleep: the reference handed back goes after unlocking.
-                drop(e.value);
-                preload.take_from(&mut WD_NODES.lock(), need);
-                preload.reserve(need, GFP_KERNEL)?;
-            }
-            allocated => {
-                if let Ok(wd) = allocated {
-                    // CAST: ids are at most INT_MAX.
-                    mark.data().set(wd as i32);
-                }
-                break allocated;
-            }
-        }
-    };
-    let wd = match allocated {
-        Ok(wd) => wd,
-        Err(e) => {
-            // The table hands the reference back; putting a mark may sleep, so it is dropped
-            // here, unlocked.
-            drop(e.value);
-            return Err(e.error);
-        }
-    };
+    let wd = alloc_wd(inst, &mark, None)?;
 
     // Increment the number of watches the user has.
     if !inst
@@ -561,6 +538,42 @@ fn new_watch(group: &Group, mark: MarkRef, inode: &Inode) -> Result<i32> {
     }
     // CAST: ids are at most INT_MAX.
     Ok(wd as i32)
+}
+
+/// `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: puts `mark` in the wd table and sets its
+/// wd. The search starts at the cursor, or at `at` (which moves the cursor there first).
+///
+/// The table keeps the nodes that removals emptied, so an allocation rarely needs new ones.
+/// When it does, it fails with `ENOMEM` and changes nothing; the nodes are then reserved
+/// unlocked (from the pool that released instances fill, then new ones), and the allocation is
+/// tried again under the lock.
+pub(crate) fn alloc_wd(inst: &Instance, mark: &MarkRef, at: Option<u32>) -> Result<u32> {
+    let mut preload = Preload::empty();
+    loop {
+        let mut wds = inst.wds.lock();
+        if let Some(at) = at {
+            wds.set_cursor(at);
+        }
+        match wds.alloc_cyclic(mark.clone(), &mut preload) {
+            Ok(wd) => {
+                // CAST: ids are at most INT_MAX.
+                mark.data().set(wd as i32);
+                return Ok(wd);
+            }
+            Err(e) => {
+                let need = wds.preload_need();
+                drop(wds);
+                // The table hands the reference back; putting a mark may sleep, so it is
+                // dropped here, unlocked.
+                drop(e.value);
+                if e.error != ENOMEM {
+                    return Err(e.error);
+                }
+                preload.take_from(&mut WD_NODES.lock(), need);
+                preload.reserve(need, GFP_KERNEL)?;
+            }
+        }
+    }
 }
 
 /// The `inotify_rm_watch` system call, as an ioctl whose argument is the wd itself.
@@ -613,7 +626,7 @@ pub(crate) fn show_fdinfo(group: &Group, seq: &SeqFile) {
 }
 
 /// Where the next new watch's search starts, as a valid SETNEXTWD argument.
-fn inst_next_wd(inst: &Instance) -> u32 {
+pub(crate) fn inst_next_wd(inst: &Instance) -> u32 {
     let cursor = inst.wds.lock().cursor();
     // `idr_alloc_cyclic` reads the cursor as an `int`; below 1 it starts at 1.
     if cursor == 0 || cursor > i32::MAX as u32 {
@@ -624,7 +637,7 @@ fn inst_next_wd(inst: &Instance) -> u32 {
 }
 
 /// `inotify_mark_user_mask`: the events, plus the flags that stay on the mark.
-fn inotify_mark_user_mask(mark: &Mark) -> u32 {
+pub(crate) fn inotify_mark_user_mask(mark: &Mark) -> u32 {
     let mut mask = mark.mask() & IN_ALL_EVENTS;
     let flags = mark.flags();
     if flags & MARK_FLAG_EXCL_UNLINK != 0 {
@@ -666,14 +679,14 @@ impl MiscDevice for Instance {
     // Inlined into the vtable's entry, so that FIONREAD and SETNEXTWD return through registers
     // rather than a `Result` in memory.
     #[inline(always)]
-    fn ioctl(group: &Group, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        ioctl(group, cmd, arg)
+    fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        ioctl(group, file, cmd, arg)
     }
 
     /// The argument is a pointer or a value, the same on both ABIs.
     #[inline(always)]
-    fn compat_ioctl(group: &Group, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        ioctl(group, cmd, arg)
+    fn compat_ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        ioctl(group, file, cmd, arg)
     }
 
     /// `fsnotify_fasync`.

@@ -283,6 +283,83 @@ impl Notification {
         }
     }
 
+    /// `max_queued_events` as sampled when the instance was opened.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn max_events(&self) -> usize {
+        self.max_events
+    }
+
+    /// The number of events queued, the overflow event included (`q_len`).
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Writes every queued event, oldest first, into `buf` as checkpoint records: laid out as
+    /// `struct inotify_event` with its padded name, but with the mask as queued. Returns the
+    /// bytes written, or `None` (and writes nothing) if `buf` is shorter than [`Self::bytes`].
+    ///
+    /// Only copies: it may be called under the queue's spinlock.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn checkpoint(&self, buf: &mut [u8]) -> Option<usize> {
+        let out = buf.get_mut(..self.bytes)?;
+        let mut at = 0;
+        for event in self.list.iter() {
+            let padded = event.padded_name_len();
+            let record = out.get_mut(at..at + EVENT_SIZE + padded)?;
+            let (header, name) = record.split_at_mut(EVENT_SIZE);
+            // CAST: names come from `struct qstr`, whose length is a `u32`.
+            let fields = [event.wd as u32, event.mask, event.cookie, padded as u32];
+            for (dst, field) in header.chunks_exact_mut(4).zip(fields) {
+                dst.copy_from_slice(&field.to_ne_bytes());
+            }
+            let len = event.name().len();
+            name.get_mut(..len)?.copy_from_slice(event.name());
+            name.get_mut(len..)?.fill(0);
+            at += EVENT_SIZE + padded;
+        }
+        Some(at)
+    }
+
+    /// Queues checkpointed events into this queue, which must be empty; returns the events
+    /// back if it is not.
+    ///
+    /// An overflow event (wd -1, `IN_Q_OVERFLOW`) among them takes the place of the queue's
+    /// own, which is returned to be freed outside the lock: as the original, it then goes back
+    /// to the queue's reserve when read.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn restore(
+        &mut self,
+        mut events: List<Event>,
+    ) -> core::result::Result<Option<ListArc<Event>>, List<Event>> {
+        if self.shutdown || !self.list.is_empty() {
+            return Err(events);
+        }
+        let mut own_overflow = None;
+        while let Some(event) = events.pop_front() {
+            if event.wd == -1 && event.mask == IN_Q_OVERFLOW {
+                own_overflow = self.overflow.take();
+            }
+            self.push(event);
+        }
+        Ok(own_overflow)
+    }
+
+    /// Dequeues everything, keeping the overflow event; returns the rest to be freed outside
+    /// the lock. Used to undo a restore that failed.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn clear(&mut self) -> List<Event> {
+        let mut cleared = List::new();
+        while let Some(event) = self.pop() {
+            if event.wd == -1 && event.mask == IN_Q_OVERFLOW && self.overflow.is_none() {
+                self.overflow = Some(event);
+            } else {
+                cleared.push_back(event);
+            }
+        }
+        cleared
+    }
+
     /// Stops queueing and returns everything queued, to be freed outside the lock
     /// (`fsnotify_group_stop_queueing` and `fsnotify_flush_notify`).
     pub(crate) fn shut_down(&mut self) -> List<Event> {
@@ -394,6 +471,59 @@ mod tests {
         assert_eq!(q.insert(ev(1, IN_MODIFY, b"")?), Inserted::Dropped);
         assert!(!q.queue_overflow());
         assert_eq!(q.bytes(), 0);
+        Ok(())
+    }
+
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    #[test]
+    fn checkpoint_records_are_read_records_with_the_queued_mask() -> Result {
+        let mut q = Notification::new(8)?;
+        assert_eq!(
+            q.insert(ev(7, IN_MODIFY | 0x0800_0000, b"abc")?),
+            Inserted::Queued
+        );
+        assert_eq!(q.insert(ev(9, IN_ACCESS, b"")?), Inserted::Queued);
+        let mut short = [0u8; 47];
+        assert_eq!(q.checkpoint(&mut short), None);
+        let mut buf = [0xffu8; 64];
+        assert_eq!(q.checkpoint(&mut buf), Some(48));
+        assert_eq!(&buf[0..4], &7i32.to_ne_bytes());
+        assert_eq!(&buf[4..8], &(IN_MODIFY | 0x0800_0000).to_ne_bytes());
+        assert_eq!(&buf[12..16], &16u32.to_ne_bytes());
+        assert_eq!(&buf[16..32], b"abc\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(&buf[32..36], &9i32.to_ne_bytes());
+        assert_eq!(&buf[44..48], &0u32.to_ne_bytes());
+        // Nothing was dequeued.
+        assert_eq!(q.bytes(), 48);
+        Ok(())
+    }
+
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    #[test]
+    fn a_restored_overflow_event_takes_the_place_of_the_queues_own() -> Result {
+        let mut q = Notification::new(2)?;
+        let mut events = List::new();
+        events.push_back(ev(1, IN_ACCESS, b"")?);
+        events.push_back(ev(1, IN_MODIFY, b"")?);
+        events.push_back(ev(-1, IN_Q_OVERFLOW, b"")?);
+        let own = q.restore(events).map_err(|_| EBUSY)?;
+        assert!(own.is_some());
+        assert_eq!(q.len(), 3);
+        // Full, with the overflow event queued: new events are dropped, no second overflow.
+        assert_eq!(q.insert(ev(2, IN_ACCESS, b"")?), Inserted::Overflow(false));
+        // A queue that is not empty takes no restore.
+        assert!(q.restore(List::new()).is_err());
+        let all = drain(&mut q)?;
+        assert_eq!(
+            all.as_slice(),
+            &[(1, IN_ACCESS), (1, IN_MODIFY), (-1, IN_Q_OVERFLOW)]
+        );
+        // The restored overflow event was kept for reuse when read.
+        assert!(q.queue_overflow());
+        assert_eq!(q.clear().iter().count(), 0);
+        assert!(q.is_empty());
+        // And `clear` keeps it too.
+        assert!(q.queue_overflow());
         Ok(())
     }
 }

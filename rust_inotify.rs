@@ -48,6 +48,8 @@
 
 mod bindings;
 mod c_idr;
+#[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+mod checkpoint;
 mod fsnotify;
 mod idr;
 mod inotify_fsnotify;

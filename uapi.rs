@@ -175,3 +175,79 @@ pub(crate) const RUST_INOTIFY_IOC_RM_WATCH: u32 = iow(b'I', 2, 4);
 pub(crate) const AT_FDCWD: i32 = -100;
 
 const _: () = assert!(INOTIFY_IOC_SETNEXTWD == 0x4004_4900);
+
+const IOC_READ: u32 = 2;
+
+const fn iowr(ty: u8, nr: u8, size: usize) -> u32 {
+    iow(ty, nr, size) | (IOC_READ << IOC_DIRSHIFT)
+}
+
+/// The version of [`Ckpt`] and [`CkptWatch`] this module speaks.
+pub(crate) const RUST_INOTIFY_CKPT_VERSION: u32 = 1;
+
+/// `MAX_HANDLE_SZ`: the room for a file handle in [`CkptWatch`].
+pub(crate) const RUST_INOTIFY_HANDLE_SZ: usize = 128;
+
+/// One watch of a checkpoint (`struct rust_inotify_ckpt_watch`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CkptWatch {
+    /// The wd, `1..=INT_MAX`.
+    pub(crate) wd: i32,
+    /// `IN_*` events plus `IN_ONESHOT` and `IN_EXCL_UNLINK`: fdinfo's mask.
+    pub(crate) mask: u32,
+    /// Dump: the inode's number.
+    pub(crate) ino: u64,
+    /// Dump: its superblock's device, `new_encode_dev()` (fdinfo's `sdev`).
+    pub(crate) s_dev: u32,
+    /// Restore: an fd of any file on the inode's mount (`O_PATH` will do), on which `f_handle` is
+    /// decoded; with `handle_bytes` 0, an fd of the inode itself. Dump: -1.
+    pub(crate) fd: i32,
+    /// Dump: the file handle's type.
+    pub(crate) handle_type: i32,
+    /// Dump: the handle's length, 0 if the filesystem has no handles.
+    pub(crate) handle_bytes: u32,
+    /// Dump: the handle, as `name_to_handle_at()` gives it.
+    pub(crate) f_handle: [u8; RUST_INOTIFY_HANDLE_SZ],
+}
+
+const _: () = assert!(core::mem::size_of::<CkptWatch>() == 160);
+
+/// An instance's checkpoint (`struct rust_inotify_ckpt`): the argument of
+/// [`RUST_INOTIFY_IOC_DUMP`] and [`RUST_INOTIFY_IOC_RESTORE`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ckpt {
+    /// In: [`RUST_INOTIFY_CKPT_VERSION`].
+    pub(crate) version: u32,
+    /// In: 0.
+    pub(crate) flags: u32,
+    /// Dump: out, restore: in: where the next add's search starts.
+    pub(crate) next_wd: u32,
+    /// Dump: out: the file's `O_NONBLOCK`; restore: ignored.
+    pub(crate) f_flags: u32,
+    /// Dump: out: the queue's limit (`max_queued_events` when the instance was opened).
+    pub(crate) max_events: u32,
+    /// Dump: in: room in `watches`, out: the number of watches; restore: in.
+    pub(crate) nr_watches: u32,
+    /// User pointer to `nr_watches` [`CkptWatch`]es, newest first (fdinfo's order).
+    pub(crate) watches: u64,
+    /// Dump: out: the number of event records; restore: in.
+    pub(crate) nr_events: u32,
+    /// Dump: in: room in `events`, out: bytes; restore: in: bytes.
+    pub(crate) events_len: u32,
+    /// User pointer to the event records, oldest first: `struct inotify_event` with the mask as
+    /// queued, each followed by its NUL-padded name.
+    pub(crate) events: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<Ckpt>() == 48);
+
+/// `_IOWR('I', 3, struct rust_inotify_ckpt)`: reports the instance without changing it.
+pub(crate) const RUST_INOTIFY_IOC_DUMP: u32 = iowr(b'I', 3, core::mem::size_of::<Ckpt>());
+
+/// `_IOW('I', 4, struct rust_inotify_ckpt)`: makes an empty instance the one checkpointed.
+pub(crate) const RUST_INOTIFY_IOC_RESTORE: u32 = iow(b'I', 4, core::mem::size_of::<Ckpt>());
+
+const _: () = assert!(RUST_INOTIFY_IOC_DUMP == 0xc030_4903);
+const _: () = assert!(RUST_INOTIFY_IOC_RESTORE == 0x4030_4904);

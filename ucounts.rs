@@ -67,6 +67,38 @@ impl Ucounts {
         }
     }
 
+    /// Charges `n` of `kind` at once, or nothing if that would exceed `max`. Lock-free.
+    ///
+    /// Returns `false` when the limit would be passed. A restore charges all its watches with
+    /// this before making any, so that it either fits the limit whole or changes nothing.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn charge_many(&self, kind: Kind, n: usize, max: u32) -> bool {
+        let count = &self.counts[kind as usize];
+        let max = i32::try_from(max).unwrap_or(i32::MAX);
+        let Ok(n) = i32::try_from(n) else {
+            return false;
+        };
+        let mut old = count.load(Relaxed);
+        loop {
+            if old > max - n {
+                return false;
+            }
+            // OVERFLOW: `old + n` is at most `max`, checked above.
+            match count.cmpxchg(old, old + n, Relaxed) {
+                Ok(_) => return true,
+                Err(now) => old = now,
+            }
+        }
+    }
+
+    /// Gives back `n` of `kind` charged by [`Ucounts::charge_many`]. Lock-free.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn uncharge_many(&self, kind: Kind, n: usize) {
+        // CAST: `n` was charged, so it fits an `i32`.
+        let old = self.counts[kind as usize].fetch_sub(n as i32, Relaxed);
+        debug_assert!(old >= n as i32);
+    }
+
     /// Gives back one `kind` (`dec_ucount`). Lock-free.
     pub(crate) fn uncharge(&self, kind: Kind) {
         let old = self.counts[kind as usize].fetch_sub(1, Relaxed);
@@ -218,6 +250,24 @@ mod tests {
         assert!(!u.charge(Kind::Watches, 3));
         assert!(!u.charge(Kind::Watches, 0));
         assert_eq!(u.count(Kind::Watches), 5);
+        Ok(())
+    }
+
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    #[test]
+    fn charge_many_fits_whole_or_changes_nothing() -> Result {
+        let u = fresh();
+        assert!(u.charge(Kind::Watches, 10));
+        assert!(!u.charge_many(Kind::Watches, 10, 10));
+        assert_eq!(u.count(Kind::Watches), 1);
+        assert!(u.charge_many(Kind::Watches, 9, 10));
+        assert_eq!(u.count(Kind::Watches), 10);
+        assert!(!u.charge(Kind::Watches, 10));
+        u.uncharge_many(Kind::Watches, 9);
+        assert_eq!(u.count(Kind::Watches), 1);
+        // More than an `int` can count is refused, not wrapped.
+        assert!(!u.charge_many(Kind::Watches, usize::MAX, u32::MAX));
+        assert_eq!(u.count(Kind::Watches), 1);
         Ok(())
     }
 

@@ -37,8 +37,11 @@ struct rust_inotify_add_watch {
  * RUST_INOTIFY_IOC_RESTORE makes an empty instance (no watch, no queued event) the one that was
  * dumped: fdinfo, read() and the next add's wd are then those of the dumped instance. It needs
  * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN in the caller's user namespace (EPERM), and every
- * inode must be readable by the caller, as for an add (EACCES). It is all or nothing: on any
- * error the instance is left empty, with its cursor unchanged.
+ * inode must be readable by the caller, as for an add (EACCES). Watches are found by their file
+ * handles in the kernel, as open_by_handle_at() finds them (which needs CAP_DAC_READ_SEARCH, or
+ * EPERM; ESTALE if an inode is gone), so that a restore of 10^5 watches needs one fd per mount,
+ * not one per watch. It is all or nothing: on any error the instance is left empty, with its
+ * cursor unchanged.
  *
  * Errors: EINVAL for a bad version, flag, wd, mask, record or duplicate; EFAULT for a bad
  * pointer; EBADF for a bad fd; EBUSY if the instance is not empty (restore); E2BIG if a dump's
@@ -49,13 +52,17 @@ struct rust_inotify_add_watch {
 
 #define RUST_INOTIFY_HANDLE_SZ		128	/* MAX_HANDLE_SZ */
 
-/* One watch. */
+/*
+ * One watch. On restore, fd is an fd of any file on the inode's mount (O_PATH will do), on which
+ * f_handle is decoded; or, with handle_bytes 0 (a filesystem without handles, or an inode found
+ * by its path), an fd of the inode itself.
+ */
 struct rust_inotify_ckpt_watch {
 	__s32 wd;		/* 1..INT_MAX */
 	__u32 mask;		/* IN_* events plus IN_ONESHOT and IN_EXCL_UNLINK: fdinfo's mask */
 	__u64 ino;		/* dump: the inode's number (fdinfo's ino) */
 	__u32 s_dev;		/* dump: its superblock's device, new_encode_dev() (fdinfo's sdev) */
-	__s32 fd;		/* restore: an fd of the inode to watch (O_PATH will do); dump: -1 */
+	__s32 fd;		/* restore: see below; dump: -1 */
 	__s32 handle_type;	/* dump: the file handle's type (fdinfo's fhandle-type) */
 	__u32 handle_bytes;	/* dump: its length, 0 if the filesystem has no handles */
 	__u8 f_handle[RUST_INOTIFY_HANDLE_SZ];	/* dump: the handle, as name_to_handle_at() */

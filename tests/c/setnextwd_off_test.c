@@ -2,7 +2,7 @@
 /*
  * rust_inotify built with checkpoint/restore support off: upstream compiles INOTIFY_IOC_SETNEXTWD
  * out under !CONFIG_CHECKPOINT_RESTORE, so the command falls through to ENOTTY whatever the
- * argument, and everything else keeps working. Rust-only (the test kernel has CR on), so these
+ * argument (and so do the checkpoint ioctls), and everything else keeps working. Rust-only (the test kernel has CR on), so these
  * are plain TEST()s; run only in the guest phase that loads the CR-off build of the module.
  */
 #include <errno.h>
@@ -29,6 +29,21 @@ TEST(setnextwd_enotty)
 		EXPECT_EQ(-1, ioctl(fd, INOTIFY_IOC_SETNEXTWD, args[i])) TH_LOG("arg %lu", args[i]);
 		EXPECT_EQ(ENOTTY, errno) TH_LOG("arg %lu", args[i]);
 	}
+	EXPECT_EQ(0, close(fd));
+}
+
+/* The checkpoint ioctls are checkpoint/restore's too: ENOTTY, and nothing is written. */
+TEST(checkpoint_ioctls_enotty)
+{
+	struct rust_inotify_ckpt ck = { .version = RUST_INOTIFY_CKPT_VERSION };
+	int fd = rust_backend.init(O_NONBLOCK | O_CLOEXEC);
+
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", RUST_INOTIFY_DEV, strerror(errno));
+	EXPECT_EQ(-1, ioctl(fd, RUST_INOTIFY_IOC_DUMP, &ck));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(0, ck.next_wd);
+	EXPECT_EQ(-1, ioctl(fd, RUST_INOTIFY_IOC_RESTORE, &ck));
+	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(0, close(fd));
 }
 

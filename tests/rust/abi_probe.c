@@ -35,6 +35,18 @@ int main(void)
 	SIZE("ADD_WATCH_PATHNAME_SIZE", ((struct rust_inotify_add_watch *)0)->pathname);
 	SIZE("ADD_WATCH_DIRFD_SIZE", ((struct rust_inotify_add_watch *)0)->dirfd);
 	SIZE("ADD_WATCH_MASK_SIZE", ((struct rust_inotify_add_watch *)0)->mask);
+	U(RUST_INOTIFY_IOC_DUMP);
+	U(RUST_INOTIFY_IOC_RESTORE);
+	U(RUST_INOTIFY_CKPT_VERSION);
+	U(RUST_INOTIFY_HANDLE_SZ);
+	SIZE("CKPT_SIZE", struct rust_inotify_ckpt);
+	SIZE("CKPT_WATCH_SIZE", struct rust_inotify_ckpt_watch);
+#define CK(f) OFF("CKPT_" #f "_OFFSET", struct rust_inotify_ckpt, f)
+	CK(version); CK(flags); CK(next_wd); CK(f_flags); CK(max_events); CK(nr_watches);
+	CK(watches); CK(nr_events); CK(events_len); CK(events);
+#define CW(f) OFF("CKPT_WATCH_" #f "_OFFSET", struct rust_inotify_ckpt_watch, f)
+	CW(wd); CW(mask); CW(ino); CW(s_dev); CW(fd); CW(handle_type); CW(handle_bytes);
+	CW(f_handle);
 	printf("pub const RUST_INOTIFY_DEV: &str = \"%s\";\n", RUST_INOTIFY_DEV);
 
 	/* What a C test sees through <sys/inotify.h>. */

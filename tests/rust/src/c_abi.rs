@@ -6,6 +6,7 @@
 //!
 //! Generated at build time by `build.rs` from `abi_probe.c`; see the `uapi_agreement` test.
 
-#![allow(dead_code)]
+// The offsets keep the C field names (CKPT_next_wd_OFFSET).
+#![allow(dead_code, non_upper_case_globals)]
 
 include!(concat!(env!("OUT_DIR"), "/c_abi.rs"));

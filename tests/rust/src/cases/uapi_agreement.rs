@@ -226,6 +226,82 @@ pub fn run(_ctx: &Ctx) -> Result<(), String> {
     aw!(dirfd, ADD_WATCH_DIRFD_OFFSET, ADD_WATCH_DIRFD_SIZE);
     aw!(mask, ADD_WATCH_MASK_OFFSET, ADD_WATCH_MASK_SIZE);
 
+    // The checkpoint interface.
+    k.eq(
+        "RUST_INOTIFY_IOC_DUMP",
+        &[
+            ("uapi.rs", u::RUST_INOTIFY_IOC_DUMP as u64),
+            ("C", c::RUST_INOTIFY_IOC_DUMP),
+            ("_IOWR('I',3,48 bytes)", 0xc030_4903),
+        ],
+    );
+    k.eq(
+        "RUST_INOTIFY_IOC_RESTORE",
+        &[
+            ("uapi.rs", u::RUST_INOTIFY_IOC_RESTORE as u64),
+            ("C", c::RUST_INOTIFY_IOC_RESTORE),
+            ("_IOW('I',4,48 bytes)", 0x4030_4904),
+        ],
+    );
+    k.eq(
+        "RUST_INOTIFY_CKPT_VERSION",
+        &[
+            ("uapi.rs", u::RUST_INOTIFY_CKPT_VERSION as u64),
+            ("C", c::RUST_INOTIFY_CKPT_VERSION),
+        ],
+    );
+    k.eq(
+        "RUST_INOTIFY_HANDLE_SZ",
+        &[
+            ("uapi.rs", u::RUST_INOTIFY_HANDLE_SZ as u64),
+            ("C", c::RUST_INOTIFY_HANDLE_SZ),
+            ("MAX_HANDLE_SZ", 128),
+        ],
+    );
+    k.eq(
+        "sizeof(struct rust_inotify_ckpt)",
+        &[
+            ("uapi.rs", size_of::<u::Ckpt>() as u64),
+            ("C", c::CKPT_SIZE as u64),
+        ],
+    );
+    k.eq(
+        "sizeof(struct rust_inotify_ckpt_watch)",
+        &[
+            ("uapi.rs", size_of::<u::CkptWatch>() as u64),
+            ("C", c::CKPT_WATCH_SIZE as u64),
+        ],
+    );
+    macro_rules! off {
+        ($ty:ident, $cty:literal, $field:ident, $cconst:ident) => {
+            k.eq(
+                concat!("offsetof(struct ", $cty, ", ", stringify!($field), ")"),
+                &[
+                    ("uapi.rs", offset_of!(u::$ty, $field) as u64),
+                    ("C", c::$cconst as u64),
+                ],
+            )
+        };
+    }
+    off!(Ckpt, "rust_inotify_ckpt", version, CKPT_version_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", flags, CKPT_flags_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", next_wd, CKPT_next_wd_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", f_flags, CKPT_f_flags_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", max_events, CKPT_max_events_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", nr_watches, CKPT_nr_watches_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", watches, CKPT_watches_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", nr_events, CKPT_nr_events_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", events_len, CKPT_events_len_OFFSET);
+    off!(Ckpt, "rust_inotify_ckpt", events, CKPT_events_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", wd, CKPT_WATCH_wd_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", mask, CKPT_WATCH_mask_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", ino, CKPT_WATCH_ino_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", s_dev, CKPT_WATCH_s_dev_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", fd, CKPT_WATCH_fd_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", handle_type, CKPT_WATCH_handle_type_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", handle_bytes, CKPT_WATCH_handle_bytes_OFFSET);
+    off!(CkptWatch, "rust_inotify_ckpt_watch", f_handle, CKPT_WATCH_f_handle_OFFSET);
+
     let dev = crate::backend::RUST_INOTIFY_DEV.to_string_lossy();
     k.count += 1;
     if dev != c::RUST_INOTIFY_DEV {
