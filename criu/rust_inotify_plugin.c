@@ -14,11 +14,12 @@
  *   plugin's own versioned image, rust-inotify-ID.img in the images directory.
  *
  *   RESTORE_EXT_FILE (id), inside the restored task: reads the image (no image: -ENOTSUP, not
- *   ours), opens /dev/rust_inotify (O_NONBLOCK as it was), opens each watched inode again by its
- *   handle (open_by_handle_at() with O_PATH on a mount of its device) or else by the recorded
- *   path (the inode number and device must match), and makes the new instance the dumped one
- *   with one RUST_INOTIFY_IOC_RESTORE: the same wds, masks, cursor and queued events. A watch
- *   whose inode is gone fails the restore, naming the wd and the path: it is never dropped.
+ *   ours), opens /dev/rust_inotify (O_NONBLOCK as it was) and makes the new instance the dumped
+ *   one with one RUST_INOTIFY_IOC_RESTORE: the same wds, masks, cursor and queued events. The
+ *   kernel finds each watched inode by its handle, on an fd of a mount of its device that the
+ *   plugin passes. If a handle does not decode (ESTALE), the plugin finds which, tries the
+ *   recorded path (the inode number and device must match) and retries. A watch whose inode is
+ *   gone fails the restore, naming the wd and the path: it is never dropped.
  *
  * Built against CRIU 4.x's criu-plugin.h (Debian trixie's libcriu-dev, criu 4.1.1): its
  * RESTORE_EXT_FILE takes the id only, and that is what criu 4.1.1 passes.
@@ -163,31 +164,41 @@ static int ri_open_mount(uint32_t s_dev)
 }
 
 /*
- * The mount fd of the last device looked up: the watches of an instance are nearly always on a
- * few filesystems, and mountinfo is read once per device change, not once per watch. Reset by
- * ri_mount_cache_drop() at the end of each hook.
+ * Mount fds by device: the watches of an instance are nearly always on a few filesystems, and
+ * mountinfo is read once per device, not once per watch. On restore the fds are also what
+ * RUST_INOTIFY_IOC_RESTORE decodes the handles on, so they stay open until the end of the hook
+ * (ri_mounts_drop()).
  */
-static struct {
+static struct ri_mount {
 	uint32_t s_dev;
-	int fd;		/* -1: empty */
-} ri_mount_cache = { 0, -1 };
+	int fd;		/* or a negative errno: no mount of that device here */
+} *ri_mounts;
+static size_t ri_nr_mounts;
 
 static int ri_mount_of(uint32_t s_dev)
 {
-	if (ri_mount_cache.fd >= 0 && ri_mount_cache.s_dev == s_dev)
-		return ri_mount_cache.fd;
-	if (ri_mount_cache.fd >= 0)
-		close(ri_mount_cache.fd);
-	ri_mount_cache.fd = ri_open_mount(s_dev);
-	ri_mount_cache.s_dev = s_dev;
-	return ri_mount_cache.fd;
+	struct ri_mount *m;
+
+	for (size_t i = 0; i < ri_nr_mounts; i++)
+		if (ri_mounts[i].s_dev == s_dev)
+			return ri_mounts[i].fd;
+	m = realloc(ri_mounts, (ri_nr_mounts + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	ri_mounts = m;
+	m[ri_nr_mounts].s_dev = s_dev;
+	m[ri_nr_mounts].fd = ri_open_mount(s_dev);
+	return m[ri_nr_mounts++].fd;
 }
 
-static void ri_mount_cache_drop(void)
+static void ri_mounts_drop(void)
 {
-	if (ri_mount_cache.fd >= 0)
-		close(ri_mount_cache.fd);
-	ri_mount_cache.fd = -1;
+	for (size_t i = 0; i < ri_nr_mounts; i++)
+		if (ri_mounts[i].fd >= 0)
+			close(ri_mounts[i].fd);
+	free(ri_mounts);
+	ri_mounts = NULL;
+	ri_nr_mounts = 0;
 }
 
 /* An O_PATH fd of the watched inode, by its file handle; a negative errno if it is gone. */
@@ -375,7 +386,7 @@ static int ri_dump_ext_file(int fd, int id)
 		ck.next_wd, ck.nr_events, ck.events_len, (h.f_flags & O_NONBLOCK) ? ", O_NONBLOCK" : "");
 	ret = 0;
 out:
-	ri_mount_cache_drop();
+	ri_mounts_drop();
 	if (img >= 0)
 		close(img);
 	free(watches);
@@ -383,16 +394,17 @@ out:
 	return ret;
 }
 
-/* The watched inode again: by handle, else by the recorded path if it is the same inode. */
-static int ri_reopen_watch(const struct rust_inotify_ckpt_watch *w, const char *path)
+/*
+ * The watched inode by its recorded path, if that is still the same inode (number and device);
+ * an O_PATH fd, or a negative errno after saying why not. @herr: why the handle did not do.
+ */
+static int ri_open_path(const struct rust_inotify_ckpt_watch *w, const char *path, int herr)
 {
 	struct stat st;
-	int fd = ri_open_handle(w), herr = fd;
+	int fd;
 
-	if (fd >= 0)
-		return fd;
 	if (!path[0]) {
-		ri_err("wd %d: the watched inode (ino %" PRIu64 ", dev %#x) is gone: its handle does not open (%s) and no path was recorded\n",
+		ri_err("wd %d (path unknown, ino %" PRIu64 ", dev %#x): the watched inode is gone: its handle does not open (%s) and no path was recorded\n",
 		       w->wd, (uint64_t)w->ino, w->s_dev, strerror(-herr));
 		return -ENOENT;
 	}
@@ -400,12 +412,12 @@ static int ri_reopen_watch(const struct rust_inotify_ckpt_watch *w, const char *
 	if (fd < 0) {
 		int err = errno;
 
-		ri_err("wd %d: the watched inode %s (ino %" PRIu64 ", dev %#x) is gone: handle: %s, path: %s\n",
+		ri_err("wd %d (%s, ino %" PRIu64 ", dev %#x): the watched inode is gone: handle: %s, path: %s\n",
 		       w->wd, path, (uint64_t)w->ino, w->s_dev, strerror(-herr), strerror(err));
 		return -err;
 	}
 	if (fstat(fd, &st) < 0 || st.st_ino != w->ino || ri_encode_dev(st.st_dev) != w->s_dev) {
-		ri_err("wd %d: the watched inode %s (ino %" PRIu64 ", dev %#x) is gone: its handle does not open (%s) and the path is now another inode\n",
+		ri_err("wd %d (%s, ino %" PRIu64 ", dev %#x): the watched inode is gone: handle: %s, and the path is now another inode\n",
 		       w->wd, path, (uint64_t)w->ino, w->s_dev, strerror(-herr));
 		close(fd);
 		return -ESTALE;
@@ -414,16 +426,76 @@ static int ri_reopen_watch(const struct rust_inotify_ckpt_watch *w, const char *
 	return fd;
 }
 
+/* Room for @n more fds (path fallbacks are one fd per watch, all open for the ioctl). */
+static int ri_room_for_fds(uint64_t n, struct rlimit *saved, bool *raised)
+{
+	struct rlimit more;
+
+	if (*raised || getrlimit(RLIMIT_NOFILE, saved) < 0 || saved->rlim_cur >= n + 256)
+		return 0;
+	more = *saved;
+	more.rlim_cur = n + 256;
+	if (more.rlim_cur > more.rlim_max)
+		more.rlim_max = more.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &more) < 0)
+		return -errno;
+	*raised = true;
+	return 0;
+}
+
+/*
+ * Points watch @i at its inode: the fd of a mount of its device, on which the kernel decodes
+ * the handle; or, with no handle or no such mount, an fd of the inode found by its path
+ * (handle_bytes 0). @owned[i] says the fd is the watch's own, to close.
+ */
+static int ri_point_watch(struct rust_inotify_ckpt_watch *w, const char *path, bool *owned)
+{
+	int fd = -EOPNOTSUPP;
+
+	if (w->handle_bytes > 0 && w->handle_bytes <= RUST_INOTIFY_HANDLE_SZ) {
+		fd = ri_mount_of(w->s_dev);
+		if (fd >= 0) {
+			w->fd = fd;
+			*owned = false;
+			return 0;
+		}
+	}
+	fd = ri_open_path(w, path, fd);
+	if (fd < 0)
+		return fd;
+	w->fd = fd;
+	w->handle_bytes = 0;
+	*owned = true;
+	return 0;
+}
+
+static int ri_restore_ioctl(int dev, const struct ri_img_header *h,
+			    struct rust_inotify_ckpt_watch *watches, char *events)
+{
+	struct rust_inotify_ckpt ck = {
+		.version = RUST_INOTIFY_CKPT_VERSION,
+		.next_wd = h->next_wd,
+		.f_flags = h->f_flags,
+		.max_events = h->max_events,
+		.nr_watches = h->nr_watches,
+		.watches = (uintptr_t)watches,
+		.nr_events = h->nr_events,
+		.events_len = h->events_len,
+		.events = (uintptr_t)events,
+	};
+
+	return ioctl(dev, RUST_INOTIFY_IOC_RESTORE, &ck) < 0 ? -errno : 0;
+}
+
 static int ri_restore_ext_file(int id)
 {
 	struct rust_inotify_ckpt_watch *watches = NULL;
-	struct rust_inotify_ckpt ck;
 	struct ri_img_header h;
 	char **paths = NULL, *events = NULL, name[64];
-	uint32_t opened = 0;
-	int img, dev = -1, ret;
+	bool *owned = NULL, nofile_raised = false;
 	struct rlimit nofile;
-	bool nofile_raised = false;
+	uint32_t nr_paths = 0;
+	int img, dev = -1, ret;
 
 	snprintf(name, sizeof(name), RI_IMG_NAME, id);
 	img = openat(criu_get_image_dir(), name, O_RDONLY | O_CLOEXEC);
@@ -439,12 +511,14 @@ static int ri_restore_ext_file(int id)
 		ret = -EINVAL;
 	if (ret < 0) {
 		ri_err("%s: not an image this plugin can read (%s)\n", name, strerror(-ret));
+		h.nr_watches = 0;
 		goto out;
 	}
 	watches = calloc(h.nr_watches + 1, sizeof(*watches));
 	paths = calloc(h.nr_watches + 1, sizeof(*paths));
+	owned = calloc(h.nr_watches + 1, sizeof(*owned));
 	events = malloc(h.events_len + 1);
-	if (!watches || !paths || !events) {
+	if (!watches || !paths || !owned || !events) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -464,6 +538,7 @@ static int ri_restore_ext_file(int id)
 		}
 		watches[i] = iw.w;
 		watches[i].fd = -1;
+		nr_paths += iw.w.handle_bytes == 0;
 	}
 	ret = ri_read_all(img, events, h.events_len);
 	if (ret < 0) {
@@ -478,49 +553,59 @@ static int ri_restore_ext_file(int id)
 		ri_err("cannot open %s: %s\n", RUST_INOTIFY_DEV, strerror(errno));
 		goto out;
 	}
+	ret = ri_room_for_fds(nr_paths, &nofile, &nofile_raised);
+	for (uint32_t i = 0; ret == 0 && i < h.nr_watches; i++)
+		ret = ri_point_watch(&watches[i], paths[i], &owned[i]);
+	if (ret == 0)
+		ret = ri_restore_ioctl(dev, &h, watches, events);
+	if (ret == -ESTALE || ret == -ENOENT) {
+		/*
+		 * A handle did not decode: the inode is gone, or the handle is stale while the path
+		 * still leads to the same inode. Find which watches, try their paths, and retry
+		 * (a failed restore leaves the instance empty).
+		 */
+		uint32_t gone = 0;
 
-	/*
-	 * RUST_INOTIFY_IOC_RESTORE takes an fd per watch, all open at once: make room for them
-	 * (criu restores the task's own limits later).
-	 */
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < h.nr_watches + 256ul) {
-		struct rlimit more = nofile;
+		ri_warn("id %#x: a handle does not decode (%s); checking each watch\n", id,
+			strerror(-ret));
+		ret = 0;
+		for (uint32_t i = 0; i < h.nr_watches; i++) {
+			struct {
+				struct file_handle fh;
+				unsigned char bytes[RUST_INOTIFY_HANDLE_SZ];
+			} fh;
+			int fd;
 
-		more.rlim_cur = h.nr_watches + 256ul;
-		if (more.rlim_cur > more.rlim_max)
-			more.rlim_max = more.rlim_cur;
-		if (setrlimit(RLIMIT_NOFILE, &more) < 0) {
-			ret = -errno;
-			ri_err("id %#x: %u watches need as many fds at once, and RLIMIT_NOFILE (%llu) cannot be raised: %s\n",
-			       id, h.nr_watches, (unsigned long long)nofile.rlim_cur, strerror(errno));
-			goto out;
+			if (owned[i])
+				continue;
+			fh.fh.handle_bytes = watches[i].handle_bytes;
+			fh.fh.handle_type = watches[i].handle_type;
+			memcpy(fh.fh.f_handle, watches[i].f_handle, watches[i].handle_bytes);
+			fd = open_by_handle_at(watches[i].fd, &fh.fh, O_PATH | O_CLOEXEC);
+			if (fd >= 0) {
+				close(fd);
+				continue;
+			}
+			fd = -errno;
+			if (ri_room_for_fds(h.nr_watches, &nofile, &nofile_raised) == 0)
+				fd = ri_open_path(&watches[i], paths[i], fd);
+			if (fd < 0) {
+				ri_err("cannot restore id %#x: wd %d (%s) has no inode to watch\n", id,
+				       watches[i].wd, paths[i][0] ? paths[i] : "path unknown");
+				gone++;
+				ret = fd;
+				continue;
+			}
+			watches[i].fd = fd;
+			watches[i].handle_bytes = 0;
+			owned[i] = true;
 		}
-		nofile_raised = true;
+		if (gone == 0)
+			ret = ri_restore_ioctl(dev, &h, watches, events);
 	}
-	for (; opened < h.nr_watches; opened++) {
-		ret = ri_reopen_watch(&watches[opened], paths[opened]);
-		if (ret < 0) {
-			ri_err("cannot restore id %#x: wd %d (%s) has no inode to watch\n", id,
-			       watches[opened].wd, paths[opened][0] ? paths[opened] : "path unknown");
-			goto out;
-		}
-		watches[opened].fd = ret;
-	}
-
-	memset(&ck, 0, sizeof(ck));
-	ck.version = RUST_INOTIFY_CKPT_VERSION;
-	ck.next_wd = h.next_wd;
-	ck.f_flags = h.f_flags;
-	ck.max_events = h.max_events;
-	ck.nr_watches = h.nr_watches;
-	ck.watches = (uintptr_t)watches;
-	ck.nr_events = h.nr_events;
-	ck.events_len = h.events_len;
-	ck.events = (uintptr_t)events;
-	if (ioctl(dev, RUST_INOTIFY_IOC_RESTORE, &ck) < 0) {
-		ret = -errno;
-		ri_err("RUST_INOTIFY_IOC_RESTORE of id %#x (%u watches, %u events): %s\n", id,
-		       h.nr_watches, h.nr_events, strerror(errno));
+	if (ret < 0) {
+		ri_err("cannot restore id %#x (%u watches, %u events): %s\n", id, h.nr_watches,
+		       h.nr_events, strerror(-ret));
 		goto out;
 	}
 	ri_info("restored id %#x: %u watches, next wd %u, %u events, fd %d\n", id, h.nr_watches,
@@ -530,15 +615,16 @@ static int ri_restore_ext_file(int id)
 out:
 	if (dev >= 0)
 		close(dev);
-	ri_mount_cache_drop();
-	for (uint32_t i = 0; i < opened; i++)
-		close(watches[i].fd);
+	ri_mounts_drop();
+	for (uint32_t i = 0; owned && i < h.nr_watches; i++)
+		if (owned[i])
+			close(watches[i].fd);
 	if (nofile_raised)
 		setrlimit(RLIMIT_NOFILE, &nofile);
-	if (paths)
-		for (uint32_t i = 0; i < h.nr_watches; i++)
-			free(paths[i]);
+	for (uint32_t i = 0; paths && i < h.nr_watches; i++)
+		free(paths[i]);
 	free(paths);
+	free(owned);
 	free(watches);
 	free(events);
 	close(img);
