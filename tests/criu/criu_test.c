@@ -721,6 +721,21 @@ static void note(char *buf, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The first "Error" lines of a criu log (at most 4), for a diagnostic. */
+static void log_errors(char *out, const char *log)
+{
+	char *text = read_file(log, NULL);
+	int shown = 0;
+
+	for (char *p = text; p && shown < 4 && (p = strstr(p, "Error")); shown++) {
+		size_t len = strcspn(p, "\n");
+
+		note(out, "#     %.*s\n", (int)(len > 200 ? 200 : len), p);
+		p += len;
+	}
+	free(text);
+}
+
 /* Lines of @a not in @b (at most 3), for a diagnostic. */
 static void diff_lines(char *out, const char *tag, const char *a, const char *b)
 {
@@ -888,6 +903,7 @@ static void run_case(const struct scenario *sc, enum backend be)
 		if (rc != 0) {
 			r.ok = false;
 			note(r.why, "#   criu dump (round %d) exited %d; see %s\n", round, rc, log);
+			log_errors(r.why, log);
 			kill(pid, SIGKILL);
 			goto out;
 		}
@@ -933,6 +949,7 @@ static void run_case(const struct scenario *sc, enum backend be)
 			} else if (be == DEV && (!text || !strstr(text, want))) {
 				r.ok = false;
 				note(r.why, "#   criu restore failed, but its log does not name \"%s\"\n", want);
+				log_errors(r.why, log);
 			} else if (be == KERNEL) {
 				note(r.info, "# info: %s/%s: criu restore fails too (exit %d)\n",
 				     be_name[be], sc->name, rc);
@@ -952,6 +969,7 @@ static void run_case(const struct scenario *sc, enum backend be)
 		if (rc != 0) {
 			r.ok = false;
 			note(r.why, "#   criu restore (round %d) exited %d; see %s\n", round, rc, log);
+			log_errors(r.why, log);
 			goto out;
 		}
 		restored = true;
@@ -1135,6 +1153,18 @@ int main(void)
 	printf("TAP version 13\n1..%zu\n", planned);
 	printf("# criu suite: %s -L %s, timeout %d s per call\n", criu_bin, plugin_dir,
 	       criu_timeout);
+	/* What criu thinks of this kernel: information only, the cases below are the test. */
+	{
+		char check[] = "check", info[4096] = "";
+		char *args[] = { check, NULL };
+		int rc = run_criu("criu-check.log", args);
+		char *text = read_file("criu-check.log", NULL);
+
+		log_errors(info, "criu-check.log");
+		printf("# criu check: exit %d%s\n%s", rc,
+		       text && strstr(text, "Looks good") ? ", \"Looks good.\"" : "", info);
+		free(text);
+	}
 	/* Three instances of 10^4 watches (child, twin, restored) per backend. */
 	saved_mw = sysctl_read(mw);
 	saved_dmw = sysctl_read(dmw);
