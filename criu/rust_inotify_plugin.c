@@ -120,10 +120,13 @@ static uint32_t ri_encode_dev(dev_t dev)
 }
 
 /*
- * An O_PATH fd of a mount of the filesystem whose device is s_dev (new_encode_dev), for
- * open_by_handle_at(); -ENOENT if none is mounted here.
+ * An fd of a mount of the filesystem whose device is s_dev (new_encode_dev); -ENOENT if none is
+ * mounted here. @flags: O_PATH for RUST_INOTIFY_IOC_RESTORE, which takes it; O_RDONLY for
+ * open_by_handle_at(), which refuses O_PATH fds (EBADF). That open of the mount's root, as CRIU's
+ * own for the kernel's inotify, is an IN_OPEN and IN_CLOSE_NOWRITE for whoever watches that
+ * directory.
  */
-static int ri_open_mount(uint32_t s_dev)
+static int ri_open_mount(uint32_t s_dev, int flags)
 {
 	dev_t want = ri_decode_dev(s_dev);
 	FILE *f = fopen("/proc/self/mountinfo", "r");
@@ -153,7 +156,7 @@ static int ri_open_mount(uint32_t s_dev)
 			if (!*r)
 				break;
 		}
-		fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		fd = open(mnt, flags | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0)
 			break;
 		fd = -errno;
@@ -174,6 +177,7 @@ static struct ri_mount {
 	int fd;		/* or a negative errno: no mount of that device here */
 } *ri_mounts;
 static size_t ri_nr_mounts;
+static int ri_mount_flags = O_RDONLY;	/* the hook's: O_RDONLY at dump, O_PATH at restore */
 
 static int ri_mount_of(uint32_t s_dev)
 {
@@ -187,7 +191,7 @@ static int ri_mount_of(uint32_t s_dev)
 		return -ENOMEM;
 	ri_mounts = m;
 	m[ri_nr_mounts].s_dev = s_dev;
-	m[ri_nr_mounts].fd = ri_open_mount(s_dev);
+	m[ri_nr_mounts].fd = ri_open_mount(s_dev, ri_mount_flags);
 	return m[ri_nr_mounts++].fd;
 }
 
@@ -326,6 +330,7 @@ static int ri_dump_ext_file(int fd, int id)
 		return -ENOTSUP;
 
 	ri_info("dumping fd %d (id %#x)\n", fd, id);
+	ri_mount_flags = O_RDONLY;	/* for open_by_handle_at() */
 	fl = fcntl(fd, F_GETFL);
 	ret = ri_dump_ioctl(fd, &ck, &watches, &events);
 	if (ret < 0) {
@@ -553,6 +558,7 @@ static int ri_restore_ext_file(int id)
 		ri_err("cannot open %s: %s\n", RUST_INOTIFY_DEV, strerror(errno));
 		goto out;
 	}
+	ri_mount_flags = O_PATH;	/* for the ioctl: no IN_OPEN on the mount's root */
 	ret = ri_room_for_fds(nr_paths, &nofile, &nofile_raised);
 	for (uint32_t i = 0; ret == 0 && i < h.nr_watches; i++)
 		ret = ri_point_watch(&watches[i], paths[i], &owned[i]);
@@ -574,19 +580,23 @@ static int ri_restore_ext_file(int id)
 				struct file_handle fh;
 				unsigned char bytes[RUST_INOTIFY_HANDLE_SZ];
 			} fh;
-			int fd;
+			int fd, mfd;
 
 			if (owned[i])
 				continue;
 			fh.fh.handle_bytes = watches[i].handle_bytes;
 			fh.fh.handle_type = watches[i].handle_type;
 			memcpy(fh.fh.f_handle, watches[i].f_handle, watches[i].handle_bytes);
-			fd = open_by_handle_at(watches[i].fd, &fh.fh, O_PATH | O_CLOEXEC);
+			mfd = ri_open_mount(watches[i].s_dev, O_RDONLY);
+			fd = mfd < 0 ? mfd : open_by_handle_at(mfd, &fh.fh, O_PATH | O_CLOEXEC);
+			if (fd < 0 && mfd >= 0)
+				fd = -errno;
+			if (mfd >= 0)
+				close(mfd);
 			if (fd >= 0) {
 				close(fd);
 				continue;
 			}
-			fd = -errno;
 			if (ri_room_for_fds(h.nr_watches, &nofile, &nofile_raised) == 0)
 				fd = ri_open_path(&watches[i], paths[i], fd);
 			if (fd < 0) {

@@ -953,6 +953,13 @@ static void run_case(const struct scenario *sc, enum backend be)
 			} else if (be == KERNEL) {
 				note(r.info, "# info: %s/%s: criu restore fails too (exit %d)\n",
 				     be_name[be], sc->name, rc);
+			} else {
+				char *line = strstr(text, want);
+
+				while (line > text && line[-1] != '\n')
+					line--;
+				note(r.info, "# %s/%s: criu restore failed (exit %d): %.*s\n",
+				     be_name[be], sc->name, rc, (int)strcspn(line, "\n"), line);
 			}
 			free(text);
 			goto out;
