@@ -17,7 +17,8 @@
 # Usage: scripts/fetch-criu.sh BUILD_DIR
 set -euo pipefail
 
-build=$(cd "${1:?usage: fetch-criu.sh BUILD_DIR}" && pwd)
+mkdir -p "${1:?usage: fetch-criu.sh BUILD_DIR}"	# make criu-plugin may come first in a fresh clone
+build=$(cd "$1" && pwd)
 dir=$build/criu
 apt=$dir/apt
 debs=$dir/debs
