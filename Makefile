@@ -152,7 +152,7 @@ dkms-check: kernel-debug
 tests-debug: module-debug module-nocr preload criu-plugin
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) debug
 
-tests-lean: module-lean preload
+tests-lean: module-lean preload criu-plugin
 	@bash $(TOP)/scripts/build-tests.sh $(BUILD) lean
 
 check: tests-debug
