@@ -901,8 +901,6 @@ impl<T> Idr<T> {
     }
 
     /// Returns `true` if no id is taken.
-    // Used by the KUnit tests; the module itself walks the group's marks, not the table.
-    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use super::Aggregate::Median;
 use super::{
-    drain, err, metric, ns_since, paired, poke, settle, settle_for, Files, Metric, Sample,
+    drain, err, metric, ns_since, paired, poke, settle, settle_for, BenchDir, Files, Metric,
+    Sample,
 };
 use crate::backend::{close_fd, fionread, set_next_wd, Backend};
 use crate::uapi::*;
@@ -421,5 +422,99 @@ pub(crate) fn run(files: &Files) -> Result<(), String> {
     events(files)?;
     read_one(files)?;
     fionread_metrics(files)?;
-    mass(files)
+    mass(files)?;
+    // Last: its 10^5 files and watches leave the slab caches as no other metric found them.
+    criu_restore()
+}
+
+/// Watches in `criu_restore_100k`.
+const CRIU_WATCHES: usize = 100_000;
+/// Their wds: 0x34d71d6 on, every seventh (sparse: about nine per leaf of the wd table).
+const CRIU_STRIDE: u64 = 7;
+
+/// `criu_restore_100k`: what the CRIU plugin's restore costs for an instance of 10^5 watches at
+/// sparse wds, per watch, against adding the same 10^5 watches fresh to the kernel's inotify
+/// (what re-adding them costs at the very least; CRIU's restore of a kernel inotify fd does
+/// that, plus its add/rm loop for every wd).
+///
+/// The rust side is the plugin's restore path from its image: one mount fd and one
+/// `RUST_INOTIFY_IOC_RESTORE`, which decodes the 10^5 handles, checks the events, and makes the
+/// watches at their wds. The checkpoint is taken once, from an instance built with SETNEXTWD,
+/// which is then closed: both sides start from unwatched inodes.
+fn criu_restore() -> Result<(), String> {
+    let dir = BenchDir::named("rust_inotify_criu")?;
+    let files: Vec<CString> = (0..CRIU_WATCHES)
+        .map(|i| util::cpath(&dir.0.join(format!("c{i:06}"))))
+        .collect();
+    for f in &files {
+        util::create(f).map_err(|e| format!("create: {e}"))?;
+    }
+    let (ckpt, mut watches) = criu_checkpoint(&files)?;
+    let mount = util::open(
+        &util::cpath(&dir.0),
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+    )
+    .map_err(|e| format!("open: {e}"))?;
+    let result = paired(&[metric("criu_restore_100k", "ns/watch")], 5, Median, |be| {
+        settle_for(500);
+        let fd = instance(be)?;
+        settle();
+        let t = Instant::now();
+        if be.name() == "kernel" {
+            for f in &files {
+                be.add_watch(&fd, f, IN_MODIFY).map_err(err(be, "add"))?;
+            }
+        } else {
+            for w in watches.iter_mut() {
+                w.fd = mount;
+            }
+            let mut arg = ckpt;
+            arg.watches = watches.as_ptr() as u64;
+            // SAFETY: `arg` and the watches it points to are valid for the call.
+            if unsafe { libc::ioctl(fd.as_raw_fd(), RUST_INOTIFY_IOC_RESTORE as _, &arg) } != 0 {
+                return Err(format!("RESTORE: {}", crate::backend::Errno::last()));
+            }
+        }
+        let ns = ns_since(t);
+        close(be, fd)?;
+        Ok(vec![Sample::new(ns, CRIU_WATCHES)])
+    });
+    let _ = util::close(mount);
+    result
+}
+
+/// The checkpoint `criu_restore_100k` restores: `files` watched for `IN_MODIFY` at sparse wds.
+fn criu_checkpoint(files: &[CString]) -> Result<(Ckpt, Vec<CkptWatch>), String> {
+    let be: &dyn Backend = &crate::backend::RUST;
+    let fd = instance(be)?;
+    for (i, f) in files.iter().enumerate() {
+        set_next_wd(&fd, CRIU_WD + CRIU_STRIDE * i as u64).map_err(err(be, "SETNEXTWD"))?;
+        be.add_watch(&fd, f, IN_MODIFY).map_err(err(be, "add"))?;
+    }
+    let empty = CkptWatch {
+        wd: 0,
+        mask: 0,
+        ino: 0,
+        s_dev: 0,
+        fd: -1,
+        handle_type: 0,
+        handle_bytes: 0,
+        f_handle: [0; RUST_INOTIFY_HANDLE_SZ],
+    };
+    let mut watches = vec![empty; files.len()];
+    let mut ckpt = Ckpt {
+        version: RUST_INOTIFY_CKPT_VERSION,
+        nr_watches: files.len() as u32,
+        watches: watches.as_mut_ptr() as u64,
+        ..Ckpt::default()
+    };
+    // SAFETY: `ckpt` and the room it points to are valid for the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), RUST_INOTIFY_IOC_DUMP as _, &mut ckpt) } != 0 {
+        return Err(format!("DUMP: {}", crate::backend::Errno::last()));
+    }
+    if ckpt.nr_watches as usize != files.len() || watches.iter().any(|w| w.handle_bytes == 0) {
+        return Err(format!("DUMP: {} watches, or some without a handle", ckpt.nr_watches));
+    }
+    close(be, fd)?;
+    Ok((ckpt, watches))
 }
