@@ -20,12 +20,14 @@ use crate::{
     inotify_user::{
         Instance,
         Mark,
-        Wd, //
+        Wd,
+        MARKS, //
     },
     notification::{
         Event,
         Inserted, //
     },
+    slab::KmemCache,
     uapi::{
         IN_DELETE_SELF,
         IN_IGNORED,
@@ -64,6 +66,10 @@ impl Backend for Instance {
         let _ = self.queue_event(mark, IN_IGNORED, None, 0);
         self.remove_from_idr(mark);
         self.ucounts().uncharge(Kind::Watches);
+    }
+
+    fn mark_cache() -> &'static KmemCache<Mark> {
+        &MARKS
     }
 }
 

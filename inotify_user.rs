@@ -71,6 +71,10 @@ use crate::{
         Notification, //
     },
     params as limits,
+    slab::{
+        Gfp,
+        KmemCache, //
+    },
     uapi::*,
     ucounts::{
         self,
@@ -193,22 +197,31 @@ kernel::sync::global_lock! {
     unsafe(uninit) static WD_NODES: SpinLock<Preload<MarkRef>> = Preload::empty();
 }
 
-/// Initialises the pool of wd-table nodes shared by all instances; called once, from the module
-/// initializer.
+/// The cache watches come from (`inotify_inode_mark_cachep`).
+pub(crate) static MARKS: KmemCache<Mark> = KmemCache::uninit();
+
+/// Makes the cache of watches and initialises the pool of wd-table nodes shared by all
+/// instances; called once, from the module initializer.
 ///
 /// An instance that is released gives the emptied nodes its table kept to this pool, and an
 /// instance that needs nodes takes them from it before allocating, the way the radix tree
 /// behind upstream's `idr` takes nodes from a per-CPU pool. It holds at most one reservation's
 /// worth (ten nodes).
-pub(crate) fn init() {
+pub(crate) fn init() -> Result {
     // SAFETY: Called exactly once, before the device is registered.
     unsafe { WD_NODES.init() };
+    // SAFETY: As above: before any watch can be made.
+    unsafe { MARKS.init(c_str!("rust_inotify_mark")) }
 }
 
-/// Frees the pool; called from module exit, when no instance is left.
+/// Frees the pool and destroys the cache of watches; called from module exit, when no instance
+/// and no watch is left.
 pub(crate) fn exit() {
     let nodes = core::mem::replace(&mut *WD_NODES.lock(), Preload::empty());
     drop(nodes);
+    // SAFETY: Module exit waited until every group and mark was freed, and no instance can be
+    // opened any more.
+    unsafe { MARKS.destroy() };
 }
 
 /// `do_inotify_init` and `inotify_new_group`: a new instance, for an open with these flags.
@@ -523,7 +536,7 @@ fn new_watch(group: &Group, mark: MarkRef, inode: &Inode) -> Result<i32> {
                 // Putting a mark may sleep: the reference handed back goes after unlocking.
                 drop(e.value);
                 preload.take_from(&mut WD_NODES.lock(), need);
-                preload.reserve(need, GFP_KERNEL)?;
+                preload.reserve(need, Gfp::Kernel)?;
             }
             allocated => {
                 if let Ok(wd) = allocated {

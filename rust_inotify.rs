@@ -56,6 +56,7 @@ mod miscdev;
 mod namei;
 mod notification;
 mod params;
+mod slab;
 mod uapi;
 mod ucounts;
 
@@ -91,16 +92,24 @@ struct RustInotify {
 
 impl kernel::Module for RustInotify {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        if module_parameters::idr_bench.value() {
-            idr::bench()?;
-        }
         ucounts::init();
-        inotify_user::init();
-        params::init_max_user_watches(inotify_user::INOTIFY_WATCH_COST);
-        let dev = KBox::pin_init(
-            MiscDeviceRegistration::register(c_str!("rust_inotify")),
-            GFP_KERNEL,
-        )?;
+        idr::init()?;
+        let dev = inotify_user::init()
+            .and_then(|()| {
+                if module_parameters::idr_bench.value() {
+                    idr::bench()?;
+                }
+                params::init_max_user_watches(inotify_user::INOTIFY_WATCH_COST);
+                KBox::pin_init(
+                    MiscDeviceRegistration::register(c_str!("rust_inotify")),
+                    GFP_KERNEL,
+                )
+            })
+            .inspect_err(|_| {
+                // Nothing was made from the caches: they go at once.
+                inotify_user::exit();
+                idr::exit();
+            })?;
         // The tools tell users to raise /proc/sys/fs/inotify/*, which has no effect here: say
         // where this device's limits are.
         pr_info!(
@@ -132,6 +141,7 @@ impl Drop for RustInotify {
         unsafe { fsnotify::wait_groups_freed() };
         fsnotify::wait_marks_destroyed();
         inotify_user::exit();
+        idr::exit();
         ucounts::exit();
     }
 }
