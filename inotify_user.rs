@@ -75,6 +75,7 @@ use crate::{
         Gfp,
         KmemCache, //
     },
+    uaccess::put_user_i32,
     uapi::*,
     ucounts::{
         self,
@@ -373,9 +374,7 @@ pub(crate) fn ioctl(group: &Group, cmd: u32, arg: usize) -> Result<isize> {
             // O(1): the queue keeps the count that upstream sums up here.
             let bytes = inst.notification.lock().bytes();
             let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
-            UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
-                .writer()
-                .write(&bytes)?;
+            put_user_i32(bytes, UserPtr::from_addr(arg))?;
             Ok(0)
         }
         // Compiled in only with checkpoint/restore, as upstream's is; else `ENOTTY` below.

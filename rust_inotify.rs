@@ -57,6 +57,7 @@ mod namei;
 mod notification;
 mod params;
 mod slab;
+mod uaccess;
 mod uapi;
 mod ucounts;
 
