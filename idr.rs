@@ -126,6 +126,7 @@ fn height_for(id: u64) -> u32 {
 /// # Invariants
 ///
 /// Bit `i` of `taken` is set if and only if `slots[i]` is `Some`.
+#[repr(C)]
 struct Leaf<T> {
     /// The values, indexed by the low [`BITS`] bits of their id.
     slots: [Option<T>; FANOUT],
@@ -142,6 +143,7 @@ struct Leaf<T> {
 ///   ([`Node::is_full`]); a missing child is entirely free.
 /// - Every child is one level lower: a [`Leaf`] when this node is at level 1, an [`Interior`]
 ///   node otherwise. No child is empty ([`Node::is_empty`]).
+#[repr(C)]
 struct Interior<T> {
     /// The children, indexed by the id bits of this node's level.
     slots: [Option<NodeBox<T>>; FANOUT],
@@ -159,6 +161,12 @@ struct Interior<T> {
 /// All zeroes is an interior node without children: the discriminant of `Interior` is 0 (the
 /// `u64` representation puts it first), a missing child is a null pointer ([`NodeBox`] is a
 /// transparent `NonNull`), and both bitmaps are zero. Nodes from [`NODE_CACHE`] come that way.
+///
+/// The layout is fixed (`repr(u64)` with `repr(C)` variants): the discriminant in the first
+/// word, then the 64 slots of either kind, then `taken` or `present`, then `full`. When
+/// `Option<T>` is all zeroes for `None` ([`NodeBox::ZERO_IS_NONE`]), an empty node of either
+/// kind is therefore all zeroes but for its discriminant and, in a leaf, the last word, and
+/// changes kind by writing those two words.
 #[expect(
     clippy::large_enum_variant,
     reason = "a leaf of pointer-sized values is as big as an interior node"
@@ -166,10 +174,15 @@ struct Interior<T> {
 #[repr(u64)]
 enum Node<T> {
     /// A node at level 1 or above.
-    Interior(Interior<T>) = 0,
+    Interior(Interior<T>) = INTERIOR_TAG,
     /// A node at level 0.
-    Leaf(Leaf<T>) = 1,
+    Leaf(Leaf<T>) = LEAF_TAG,
 }
+
+/// The discriminant of [`Node::Interior`], the node's first word.
+const INTERIOR_TAG: u64 = 0;
+/// The discriminant of [`Node::Leaf`], the node's first word.
+const LEAF_TAG: u64 = 1;
 
 /// The memory of one node of a table of pointer-sized values: the objects of [`NODE_CACHE`].
 #[derive(Zeroable)]
@@ -217,9 +230,29 @@ impl<T> NodeBox<T> {
     const CACHED: bool = size_of::<Node<T>>() <= size_of::<NodeMem>()
         && align_of::<Node<T>>() <= align_of::<NodeMem>();
 
+    /// Whether an all-zero `Option<T>` is `None`, so that a node's slots are zeroes exactly when
+    /// they are empty: true for the pointer-like values a table is meant to hold (references,
+    /// `NonNull`, boxes, counted references), false for others (whose `Option` is bigger).
+    ///
+    /// Found in const evaluation, from the bytes of `None`. A `T` whose `None` leaves some of
+    /// its bytes uninitialised stops the build here rather than guessing.
+    const ZERO_IS_NONE: bool = size_of::<Option<T>>() == size_of::<u64>()
+        && align_of::<Node<T>>() == align_of::<u64>()
+        && {
+            let none = core::mem::ManuallyDrop::new(None::<T>);
+            // SAFETY: `none` is `size_of::<u64>()` bytes, valid for reading; the read is
+            // unaligned-safe. Const evaluation rejects uninitialised bytes.
+            unsafe { core::ptr::read_unaligned((&raw const none).cast::<u64>()) == 0 }
+        };
+
+    /// Where a leaf ends in a node: the discriminant and the `Leaf` (at offset 8, since both
+    /// are 8-aligned). What follows in an interior node is its `full` bitmap.
+    const LEAF_END: usize = size_of::<u64>() + size_of::<Leaf<T>>();
+
     /// Allocates an empty node: a leaf if `leaf`, else an interior node.
     ///
-    /// From the cache, an interior node needs no writes at all; a leaf is written over it.
+    /// From the cache, an interior node needs no writes at all, and a leaf one word when
+    /// [`NodeBox::ZERO_IS_NONE`].
     fn new(leaf: bool, flags: Gfp) -> Result<Self> {
         let mut node = if Self::CACHED {
             let mem = NODE_CACHE.alloc(flags)?;
@@ -245,7 +278,29 @@ impl<T> NodeBox<T> {
     /// Makes this empty node a leaf (`leaf`) or an interior node, if it is not one already.
     fn change_kind(&mut self, leaf: bool) {
         debug_assert!(self.is_empty());
-        if matches!(**self, Node::Leaf(_)) != leaf {
+        if matches!(**self, Node::Leaf(_)) == leaf {
+            return;
+        }
+        if Self::ZERO_IS_NONE {
+            let ptr = self.0.as_ptr();
+            // SAFETY: The node is owned and empty, so its slots are zeroes whatever its kind
+            // (`ZERO_IS_NONE`), and so is its `taken` or `present` bitmap (and `full`, in an
+            // interior node, by its invariant). By the layout of `Node`, writing the
+            // discriminant, and zeroing `full` for an interior node, leaves a valid empty node
+            // of the other kind.
+            // INVARIANT: The node stays empty, of the kind asked for.
+            unsafe {
+                if !leaf {
+                    core::ptr::write_bytes(
+                        ptr.cast::<u8>().add(Self::LEAF_END),
+                        0,
+                        size_of::<Node<T>>() - Self::LEAF_END,
+                    );
+                }
+                ptr.cast::<u64>()
+                    .write(if leaf { LEAF_TAG } else { INTERIOR_TAG });
+            }
+        } else {
             let fresh = if leaf {
                 Node::new_leaf()
             } else {
@@ -279,9 +334,15 @@ impl<T> Drop for NodeBox<T> {
         let ptr = self.0.as_ptr();
         if Self::CACHED {
             // An interior node without children is all zeroes already (see `Node`), which is how
-            // the cache takes its objects back: that is every node freed but the leaves and the
-            // nodes of a table dropped with values in it.
-            if !matches!(**self, Node::Interior(ref node) if node.present == 0 && node.full == 0) {
+            // the cache takes its objects back, and an empty leaf becomes one by writing two
+            // words: that is every node freed but those of a table dropped with values in it.
+            let (leaf, empty) = match &**self {
+                Node::Interior(node) => (false, node.present == 0 && node.full == 0),
+                Node::Leaf(leaf) => (true, leaf.taken == 0),
+            };
+            if leaf && empty && Self::ZERO_IS_NONE {
+                self.change_kind(false);
+            } else if leaf || !empty {
                 // SAFETY: The node is valid and owned; it is dropped once, and then zeroed, which
                 // is a valid `Node<T>` again (see `Node`).
                 unsafe {
@@ -1967,7 +2028,9 @@ mod tests {
     #[test]
     fn node_cache_serves_pointer_sized_values() -> Result {
         assert!(NodeBox::<&'static u64>::CACHED);
+        assert!(NodeBox::<&'static u64>::ZERO_IS_NONE);
         assert!(!NodeBox::<u64>::CACHED);
+        assert!(!NodeBox::<u64>::ZERO_IS_NONE);
         assert!(NODE_CACHE.is_zeroed());
         for round in 0..4 {
             let mut pre: Preload<&'static u64> = Preload::new(Gfp::Kernel)?;
@@ -1988,6 +2051,11 @@ mod tests {
                 if round % 2 == 1 {
                     node.change_kind(!leaf);
                     assert!(node.is_empty());
+                    assert_eq!(matches!(*node, Node::Leaf(_)), !leaf);
+                    if leaf {
+                        // A leaf made an interior node is all zeroes again.
+                        assert!(node_is_zeroed(&node));
+                    }
                 }
             }
             let mut big: Preload<u64> = Preload::new(Gfp::Kernel)?;
