@@ -404,41 +404,88 @@ impl<T> Node<T> {
     /// that is not full always has one, and its leftmost free id is reached by bit scans. The
     /// count of missing nodes comes with it, so that an allocation descends the tree once to
     /// search and once to insert.
+    ///
+    /// A loop rather than a recursion, as `idr_get_free()` is: one descent along `start`, which
+    /// notes the deepest node with a later child that is not full, and, if the path to `start`
+    /// has no free id, one leftmost descent from that child.
     fn find_free(&self, level: u32, start: u64) -> Option<(u64, usize)> {
-        let first = slot_index(start, level);
-        match self {
-            Node::Leaf(leaf) => {
-                let free = !leaf.taken & (u64::MAX << first);
-                (free != 0).then(|| ((start & !MASK) | u64::from(free.trailing_zeros()), 0))
-            }
-            Node::Interior(node) => {
-                let child_level = level.saturating_sub(1);
-                let base = start & !(capacity(level + 1) - 1);
-                let mut candidates = !node.full & (u64::MAX << first);
-                while candidates != 0 {
-                    // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
-                    let index = candidates.trailing_zeros() as usize;
-                    let from = if index == first {
-                        start
-                    } else {
+        // Where the search resumes if the path to `start` has no free id at or above it: the
+        // deepest node passed that has a later child that is not full, at `level`, with the
+        // child's index and first id.
+        let mut resume: Option<(&Interior<T>, u32, usize, u64)> = None;
+        let mut node = self;
+        let mut level = level;
+        loop {
+            match node {
+                Node::Leaf(leaf) => {
+                    let free = !leaf.taken & (u64::MAX << slot_index(start, 0));
+                    if free != 0 {
+                        return Some(((start & !MASK) | u64::from(free.trailing_zeros()), 0));
+                    }
+                    break;
+                }
+                Node::Interior(interior) => {
+                    let first = slot_index(start, level);
+                    let later = !interior.full & (u64::MAX << first) & !bit(first);
+                    if later != 0 {
+                        // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                        let index = later.trailing_zeros() as usize;
+                        let base = start & !(capacity(level + 1) - 1);
                         // CAST: `index` is below 64.
-                        base | ((index as u64) << (BITS * level))
-                    };
-                    match &node.slots[index] {
+                        resume = Some((
+                            interior,
+                            level,
+                            index,
+                            base | ((index as u64) << (BITS * level)),
+                        ));
+                    }
+                    if interior.full & bit(first) != 0 {
+                        break;
+                    }
+                    match &interior.slots[first] {
                         // CAST: `level` is below `MAX_HEIGHT`. The child and everything below it
                         // down to the leaf are missing: one node per level below this one.
-                        None => return Some((from, level as usize)),
+                        None => return Some((start, level as usize)),
                         Some(child) => {
-                            if let Some(found) = child.find_free(child_level, from) {
-                                return Some(found);
-                            }
+                            node = child;
+                            level = level.saturating_sub(1);
                         }
                     }
-                    // Only the child holding `start` can get here: any later child that is not
-                    // full has a free id.
-                    candidates &= candidates - 1;
                 }
-                None
+            }
+        }
+        // Any child that is not full has a free id: the leftmost one below the resume point.
+        let (interior, level, index, mut from) = resume?;
+        let mut node = match &interior.slots[index] {
+            // CAST: As above.
+            None => return Some((from, level as usize)),
+            Some(child) => &**child,
+        };
+        let mut level = level.saturating_sub(1);
+        loop {
+            match node {
+                Node::Leaf(leaf) => {
+                    let free = !leaf.taken;
+                    return (free != 0).then(|| (from | u64::from(free.trailing_zeros()), 0));
+                }
+                Node::Interior(interior) => {
+                    let free = !interior.full;
+                    if free == 0 {
+                        return None;
+                    }
+                    // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                    let index = free.trailing_zeros() as usize;
+                    // CAST: `index` is below 64.
+                    from |= (index as u64) << (BITS * level);
+                    match &interior.slots[index] {
+                        // CAST: As above.
+                        None => return Some((from, level as usize)),
+                        Some(child) => {
+                            node = child;
+                            level = level.saturating_sub(1);
+                        }
+                    }
+                }
             }
         }
     }
@@ -536,35 +583,65 @@ impl<T> Node<T> {
     ///
     /// Missing nodes on the path are taken from `nodes`. Returns the value if `nodes` runs out,
     /// which the caller prevents by checking [`Node::missing_below`] first.
+    ///
+    /// One descent, in a loop; only when the leaf becomes full (once in 64 insertions) are the
+    /// `full` bits above it brought up to date, by [`Node::update_full`].
     fn insert(&mut self, level: u32, id: u64, value: T, nodes: &mut Nodes<'_, T>) -> Result<(), T> {
-        match self {
-            Node::Leaf(leaf) => {
-                let index = slot_index(id, 0);
-                // INVARIANT: The slot gets a value and its `taken` bit together.
-                leaf.slots[index] = Some(value);
-                leaf.taken |= bit(index);
-                Ok(())
-            }
-            Node::Interior(node) => {
-                let index = slot_index(id, level);
-                if node.slots[index].is_none() {
-                    let Some(child) = nodes.take(level == 1) else {
+        let top = level;
+        let mut node = &mut *self;
+        let mut level = level;
+        let leaf_full = loop {
+            match node {
+                Node::Leaf(leaf) => {
+                    let index = slot_index(id, 0);
+                    // INVARIANT: The slot gets a value and its `taken` bit together.
+                    leaf.slots[index] = Some(value);
+                    leaf.taken |= bit(index);
+                    break leaf.taken == u64::MAX;
+                }
+                Node::Interior(interior) => {
+                    let index = slot_index(id, level);
+                    if interior.slots[index].is_none() {
+                        let Some(child) = nodes.take(level == 1) else {
+                            return Err(value);
+                        };
+                        // INVARIANT: The new child is empty only until the value is stored
+                        // below it.
+                        interior.slots[index] = Some(child);
+                        interior.present |= bit(index);
+                    }
+                    let Some(child) = interior.slots[index].as_deref_mut() else {
                         return Err(value);
                     };
-                    // INVARIANT: The new child is empty only until the recursive call below
-                    // stores `value` in it.
-                    node.slots[index] = Some(child);
-                    node.present |= bit(index);
+                    node = child;
+                    level = level.saturating_sub(1);
                 }
-                let Some(child) = node.slots[index].as_deref_mut() else {
-                    return Err(value);
-                };
-                child.insert(level.saturating_sub(1), id, value, nodes)?;
-                // INVARIANT: A new value can only make the child full.
-                if child.is_full() {
-                    node.full |= bit(index);
+            }
+        };
+        if leaf_full {
+            self.update_full(top, id);
+        }
+        Ok(())
+    }
+
+    /// Sets the `full` bit of each child on the path to `id` that is full, from the leaf up, in
+    /// this node at `level`; returns whether this node is full.
+    ///
+    /// A new value can only make nodes full, and only along its path: this keeps the `full`
+    /// invariant after an insertion made the leaf full.
+    #[cold]
+    fn update_full(&mut self, level: u32, id: u64) -> bool {
+        match self {
+            Node::Leaf(leaf) => leaf.taken == u64::MAX,
+            Node::Interior(interior) => {
+                let index = slot_index(id, level);
+                if let Some(child) = interior.slots[index].as_deref_mut() {
+                    if child.update_full(level.saturating_sub(1), id) {
+                        // INVARIANT: The child is full.
+                        interior.full |= bit(index);
+                    }
                 }
-                Ok(())
+                interior.full == u64::MAX
             }
         }
     }
