@@ -68,7 +68,9 @@ use crate::{
     },
     notification::{
         Event,
-        Notification, //
+        Notification,
+        DECIDE_FIRST,
+        NO_MERGE, //
     },
     params as limits,
     slab::{
@@ -145,6 +147,11 @@ pub(crate) struct Instance {
     /// queued by whoever changes a watched file, and nothing under it sleeps or copies to user.
     #[pin]
     pub(crate) notification: SpinLock<Notification>,
+    /// The [`merge_key`](crate::notification::merge_key) of the event queued last, or [`NO_MERGE`]: a guess, read without the
+    /// queue's lock, of whether the next event will merge, so that a merged event is decided
+    /// before anything is allocated and any other one is allocated before the lock is taken
+    /// (once). Written under the queue's lock; never trusted for the decision itself.
+    pub(crate) tail_key: Atomic<u64>,
     /// Woken when an event is queued: `read` sleeps on it and `poll` registers on it
     /// (`notification_waitq`).
     pub(crate) waitq: PollCondVarBox,
@@ -240,6 +247,7 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
     KBox::pin_init(
         try_pin_init!(Instance {
             notification <- new_spinlock!(Notification::new(max_events)?, "rust_inotify:queue"),
+            tail_key: Atomic::new(NO_MERGE),
             waitq: PollCondVarBox::new(c_str!("rust_inotify:waitq"), kernel::static_lock_class!())?,
             wds <- new_spinlock!(Idr::new(), "rust_inotify:wds"),
             watch_lock <- new_mutex!((), "rust_inotify:watches"),
@@ -256,7 +264,13 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
 /// group, and the instance is freed with the group's last reference.
 pub(crate) fn release(group: &Group) {
     let inst = group.data();
-    let queued = inst.notification.lock().shut_down();
+    let queued = {
+        let mut queue = inst.notification.lock();
+        // The IN_IGNORED events of the watches destroyed below are decided (dropped) before
+        // anything is allocated for them.
+        inst.tail_key.store(DECIDE_FIRST, Relaxed);
+        queue.shut_down()
+    };
     drop(queued);
 
     // Each mark's `freeing_mark` frees its wd; their IN_IGNORED events are dropped.
