@@ -41,6 +41,9 @@
 //!   [`miscdev::MiscDevice`] trait, with the hooks `kernel::miscdevice` lacks (poll, fasync,
 //!   llseek, read);
 //! - `namei.rs`: path lookup (`include/linux/namei.h`);
+//! - `slab.rs`: slab caches, [`slab::KmemCache`], for the watches and the wd-table nodes
+//!   (`include/linux/slab.h`);
+//! - `uaccess.rs`: `put_user()` of one `int` (`include/linux/uaccess.h`);
 //! - `params.rs`: the limits, as module parameters writable at run time;
 //! - `c_idr.rs`: the kernel's IDR, for the wd allocator's benchmark;
 //! - `bindings.rs`: the bindings that `kernel::bindings` lacks, generated at build time from
