@@ -23,6 +23,7 @@ use kernel::{
     fs::file::flags::O_NONBLOCK,
     list::List,
     prelude::*,
+    sync::atomic::Relaxed,
     transmute::{
         AsBytes,
         FromBytes, //
@@ -50,7 +51,10 @@ use crate::{
         Path,
         MAY_READ, //
     },
-    notification::Event,
+    notification::{
+        Event,
+        DECIDE_FIRST, //
+    },
     params as limits,
     uapi::*,
     ucounts::Kind, //
@@ -246,7 +250,14 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
     }
 
     // Queued first, so that what real file operations make the new watches report comes after.
-    match inst.notification.lock().restore(events) {
+    let restored = {
+        let mut queue = inst.notification.lock();
+        // The guess of `queue_event` knows nothing of the restored tail: decide the next event
+        // first, as after an overflow.
+        inst.tail_key.store(DECIDE_FIRST, Relaxed);
+        queue.restore(events)
+    };
+    match restored {
         Ok(own_overflow) => drop(own_overflow),
         Err(events) => {
             drop(events);
@@ -263,7 +274,11 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
         // are destroyed, with their IN_IGNORED events, which go with the restored events.
         inst.ucounts().uncharge_many(Kind::Watches, count - made);
         group.clear_marks();
-        let queued = inst.notification.lock().clear();
+        let queued = {
+            let mut queue = inst.notification.lock();
+            inst.tail_key.store(DECIDE_FIRST, Relaxed);
+            queue.clear()
+        };
         drop(queued);
         inst.wds.lock().set_cursor(cursor);
         return ret;

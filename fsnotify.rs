@@ -65,7 +65,11 @@ use kernel::{
 
 use crate::{
     bindings,
-    namei::Inode, //
+    namei::Inode,
+    slab::{
+        Gfp,
+        KmemCache, //
+    }, //
 };
 
 /// `FSNOTIFY_MARK_FLAG_EXCL_UNLINK`: no events for children once unlinked (`IN_EXCL_UNLINK`).
@@ -77,7 +81,7 @@ pub(crate) const MARK_FLAG_IN_ONESHOT: u32 = bindings::FSNOTIFY_MARK_FLAG_IN_ONE
 /// of its groups.
 ///
 /// Each group of the backend owns one `Self`, from [`Group::new`] until fsnotify frees the group.
-pub(crate) trait Backend: Sized + Send + Sync {
+pub(crate) trait Backend: Sized + Send + Sync + 'static {
     /// The backend's part of each mark, after the `struct fsnotify_mark`.
     type MarkData: Send + Sync;
 
@@ -101,6 +105,12 @@ pub(crate) trait Backend: Sized + Send + Sync {
     fn free_group_priv(this: Pin<KBox<Self>>) {
         drop(this);
     }
+
+    /// The cache the backend's marks come from (upstream inotify's `inotify_inode_mark_cachep`).
+    ///
+    /// It must be made before the first mark and destroyed only after [`wait_marks_destroyed`]
+    /// returned with no group left.
+    fn mark_cache() -> &'static KmemCache<Mark<Self>>;
 }
 
 /// Groups of this module that fsnotify has not freed, plus one until [`wait_groups_freed`].
@@ -414,7 +424,8 @@ impl<T: Backend> Group<T> {
 /// # Invariants
 ///
 /// - `inner` was initialised by `fsnotify_init_mark()` for a [`Group<T>`], and the `Mark<T>` was
-///   allocated as a `KBox` by [`Mark::new`] (it is freed by [`OpsTable<T>`]'s `free_mark`).
+///   allocated from [`Backend::mark_cache`] by [`MarkRef::new`] (it is freed by
+///   [`OpsTable<T>`]'s `free_mark`).
 /// - A `&Mark<T>` exists only while the mark is referenced, or lent by fsnotify to a callback
 ///   inside its SRCU read section, which keeps its memory alive even when its count has dropped
 ///   to zero; hence no counted reference can be made from a `&Mark<T>` (see [`MarkRef`]).
@@ -448,25 +459,28 @@ unsafe impl<T: Backend> Sync for MarkRef<T> {}
 impl<T: Backend> MarkRef<T> {
     /// Creates a mark of `group`, not yet attached, with the fsnotify `mask`, the mark `flags`
     /// (`MARK_FLAG_*`) and the backend's `data` (`fsnotify_init_mark()`).
+    ///
+    /// The mark comes from the backend's [`Backend::mark_cache`], charged to the current memory
+    /// cgroup, as upstream's from `inotify_inode_mark_cachep`.
     pub(crate) fn new(group: &Group<T>, mask: u32, flags: u32, data: T::MarkData) -> Result<Self> {
-        let mark = KBox::pin_init(
-            pin_init!(Mark::<T> {
-                // SAFETY: `slot` is valid for writing, and the group is alive; the mark takes
-                // its own reference to it.
-                inner <- Opaque::ffi_init(|slot| unsafe {
-                    bindings::fsnotify_init_mark(slot, group.as_ptr());
-                    (*slot).mask = mask;
-                    (*slot).flags = flags;
-                }),
-                data,
+        let slot = T::mark_cache().alloc(Gfp::KernelAccount)?;
+        let init = pin_init!(Mark::<T> {
+            // SAFETY: `slot` is valid for writing, and the group is alive; the mark takes its
+            // own reference to it.
+            inner <- Opaque::ffi_init(|slot| unsafe {
+                bindings::fsnotify_init_mark(slot, group.as_ptr());
+                (*slot).mask = mask;
+                (*slot).flags = flags;
             }),
-            GFP_KERNEL_ACCOUNT,
-        )?;
-        // SAFETY: The mark is never moved out of its box; `free_mark` frees it in place.
-        let mark = KBox::into_raw(unsafe { Pin::into_inner_unchecked(mark) });
+            data,
+        });
+        // SAFETY: `slot` is memory for a `Mark<T>`, unused; the mark is never moved from it:
+        // `free_mark` drops it in place and frees it.
+        unsafe { pin_init::raw_init(slot.as_ptr(), init) };
         // SAFETY: `fsnotify_init_mark()` gave the mark one reference, which is now ours.
-        // INVARIANT: The mark was initialised for a group of `T` and allocated as a `KBox`.
-        Ok(unsafe { Self::from_raw(NonNull::new_unchecked(mark.cast())) })
+        // INVARIANT: The mark was initialised for a group of `T` and comes from the backend's
+        // mark cache.
+        Ok(unsafe { Self::from_raw(slot.cast()) })
     }
 
     /// Takes over a reference to the mark at `ptr`.
@@ -812,9 +826,14 @@ impl<T: Backend> OpsTable<T> {
     ///
     /// Called by fsnotify only, once, for a mark of a group of `T`.
     unsafe extern "C" fn free_mark(mark: *mut bindings::fsnotify_mark) {
-        // SAFETY: By the type invariant of `Mark<T>`, the mark was allocated as a `KBox` whose
-        // address is the C mark's, and nothing uses it any more.
-        drop(unsafe { KBox::from_raw(mark.cast::<Mark<T>>()) });
+        let mark = mark.cast::<Mark<T>>();
+        // SAFETY: By the type invariant of `Mark<T>`, the mark was allocated from the backend's
+        // mark cache, at the C mark's address, and initialised; nothing uses it any more. It
+        // is dropped once, then given back.
+        unsafe {
+            core::ptr::drop_in_place(mark);
+            T::mark_cache().free(NonNull::new_unchecked(mark));
+        }
     }
 
     const OPS: bindings::fsnotify_ops = bindings::fsnotify_ops {

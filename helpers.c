@@ -17,6 +17,7 @@
 #include <linux/idr.h>
 #include <linux/memcontrol.h>
 #include <linux/sched/mm.h>
+#include <linux/uaccess.h>
 
 /*
  * Kbuild links this file's bitcode into the Rust object with CONFIG_RUST_INLINE_HELPERS, as the
@@ -81,4 +82,10 @@ __rust_inotify_helper void
 rust_inotify_helper_idr_set_cursor(struct idr *idr, unsigned int val)
 {
 	idr_set_cursor(idr, val);
+}
+
+/* FIONREAD's answer: one int stored in user memory, as upstream's put_user(). */
+__rust_inotify_helper int rust_inotify_helper_put_user_int(int val, int __user *ptr)
+{
+	return put_user(val, ptr);
 }

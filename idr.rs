@@ -26,7 +26,7 @@
 //! # Examples
 //!
 //! ```ignore
-//! let mut pre = Preload::new(GFP_KERNEL)?;
+//! let mut pre = Preload::new(Gfp::Kernel)?;
 //! let wd = {
 //!     let mut idr = self.idr.lock();
 //!     idr.alloc_cyclic(watch, &mut pre)?
@@ -43,7 +43,16 @@
 //! rebuilds the same path on every iteration, then allocates nothing at all, and neither does an
 //! add after a remove.
 
-use kernel::prelude::*;
+use core::ptr::NonNull;
+use kernel::{
+    c_str,
+    prelude::*, //
+};
+
+use crate::slab::{
+    Gfp,
+    KmemCache, //
+};
 
 /// Number of id bits resolved by one level of the tree.
 const BITS: u32 = 6;
@@ -117,6 +126,7 @@ fn height_for(id: u64) -> u32 {
 /// # Invariants
 ///
 /// Bit `i` of `taken` is set if and only if `slots[i]` is `Some`.
+#[repr(C)]
 struct Leaf<T> {
     /// The values, indexed by the low [`BITS`] bits of their id.
     slots: [Option<T>; FANOUT],
@@ -133,9 +143,10 @@ struct Leaf<T> {
 ///   ([`Node::is_full`]); a missing child is entirely free.
 /// - Every child is one level lower: a [`Leaf`] when this node is at level 1, an [`Interior`]
 ///   node otherwise. No child is empty ([`Node::is_empty`]).
+#[repr(C)]
 struct Interior<T> {
     /// The children, indexed by the id bits of this node's level.
-    slots: [Option<KBox<Node<T>>>; FANOUT],
+    slots: [Option<NodeBox<T>>; FANOUT],
     /// Which children exist.
     present: u64,
     /// Which children have no free id left (the complement of the radix tree's `IDR_FREE` tag).
@@ -144,17 +155,209 @@ struct Interior<T> {
 
 /// A node of the tree.
 ///
-/// Always boxed. The variants are the same size when `T` is pointer-sized, as intended, so the
-/// lint's lower bound on `Leaf<T>` is beside the point.
+/// Always in a [`NodeBox`]. The variants are the same size when `T` is pointer-sized, as
+/// intended, so the lint's lower bound on `Leaf<T>` is beside the point.
+///
+/// All zeroes is an interior node without children: the discriminant of `Interior` is 0 (the
+/// `u64` representation puts it first), a missing child is a null pointer ([`NodeBox`] is a
+/// transparent `NonNull`), and both bitmaps are zero. Nodes from [`NODE_CACHE`] come that way.
+///
+/// The layout is fixed (`repr(u64)` with `repr(C)` variants): the discriminant in the first
+/// word, then the 64 slots of either kind, then `taken` or `present`, then `full`. When
+/// `Option<T>` is all zeroes for `None` ([`NodeBox::ZERO_IS_NONE`]), an empty node of either
+/// kind is therefore all zeroes but for its discriminant and, in a leaf, the last word, and
+/// changes kind by writing those two words.
 #[expect(
     clippy::large_enum_variant,
     reason = "a leaf of pointer-sized values is as big as an interior node"
 )]
+#[repr(u64)]
 enum Node<T> {
     /// A node at level 1 or above.
-    Interior(Interior<T>),
+    Interior(Interior<T>) = INTERIOR_TAG,
     /// A node at level 0.
-    Leaf(Leaf<T>),
+    Leaf(Leaf<T>) = LEAF_TAG,
+}
+
+/// The discriminant of [`Node::Interior`], the node's first word.
+const INTERIOR_TAG: u64 = 0;
+/// The discriminant of [`Node::Leaf`], the node's first word.
+const LEAF_TAG: u64 = 1;
+
+/// The memory of one node of a table of pointer-sized values: the objects of [`NODE_CACHE`].
+#[derive(Zeroable)]
+#[repr(C, align(8))]
+struct NodeMem([u64; size_of::<Node<NonNull<u8>>>() / size_of::<u64>()]);
+
+static_assert!(size_of::<NodeMem>() == size_of::<Node<NonNull<u8>>>());
+
+/// The nodes of every table whose values are pointer-sized (the radix tree's
+/// `radix_tree_node_cachep`). Zeroed: a node comes as an interior node without children, so that
+/// taking one from the cache clears nothing, and an emptied node goes back as one.
+static NODE_CACHE: KmemCache<NodeMem> = KmemCache::uninit();
+
+/// Makes the node cache; called once, from the module initializer, before any table is used.
+pub(crate) fn init() -> Result {
+    // SAFETY: Called once, before any node is allocated.
+    unsafe { NODE_CACHE.init_zeroed(c_str!("rust_inotify_wd_node")) }
+}
+
+/// Destroys the node cache; called from module exit, once every table and reservation is gone.
+pub(crate) fn exit() {
+    // SAFETY: Every node was freed: module exit waits until every instance (and so its table)
+    // is freed, and frees the shared pool, before calling this.
+    unsafe { NODE_CACHE.destroy() };
+}
+
+/// An owned node, like a `KBox<Node<T>>` but from [`NODE_CACHE`] when `Node<T>` fits its objects
+/// (pointer-sized `T`), and from `kmalloc` (zeroed) otherwise.
+///
+/// # Invariants
+///
+/// - `0` points to a valid `Node<T>` that this object owns.
+/// - If [`NodeBox::CACHED`], it is an object of [`NODE_CACHE`]; otherwise it was allocated as a
+///   `KBox<Node<T>>`.
+#[repr(transparent)]
+struct NodeBox<T>(NonNull<Node<T>>);
+
+// SAFETY: A `NodeBox<T>` owns its node like a `KBox<Node<T>>`, which is `Send` when `T` is.
+unsafe impl<T: Send> Send for NodeBox<T> {}
+// SAFETY: As above, for `Sync`.
+unsafe impl<T: Sync> Sync for NodeBox<T> {}
+
+impl<T> NodeBox<T> {
+    /// Whether `Node<T>` fits the objects of [`NODE_CACHE`].
+    const CACHED: bool = size_of::<Node<T>>() <= size_of::<NodeMem>()
+        && align_of::<Node<T>>() <= align_of::<NodeMem>();
+
+    /// Whether an all-zero `Option<T>` is `None`, so that a node's slots are zeroes exactly when
+    /// they are empty: true for the pointer-like values a table is meant to hold (references,
+    /// `NonNull`, boxes, counted references), false for others (whose `Option` is bigger).
+    ///
+    /// Found in const evaluation, from the bytes of `None`. A `T` whose `None` leaves some of
+    /// its bytes uninitialised stops the build here rather than guessing.
+    const ZERO_IS_NONE: bool = size_of::<Option<T>>() == size_of::<u64>()
+        && align_of::<Node<T>>() == align_of::<u64>()
+        && {
+            let none = core::mem::ManuallyDrop::new(None::<T>);
+            // SAFETY: `none` is `size_of::<u64>()` bytes, valid for reading; the read is
+            // unaligned-safe. Const evaluation rejects uninitialised bytes.
+            unsafe { core::ptr::read_unaligned((&raw const none).cast::<u64>()) == 0 }
+        };
+
+    /// Where a leaf ends in a node: the discriminant and the `Leaf` (at offset 8, since both
+    /// are 8-aligned). What follows in an interior node is its `full` bitmap.
+    const LEAF_END: usize = size_of::<u64>() + size_of::<Leaf<T>>();
+
+    /// Allocates an empty node: a leaf if `leaf`, else an interior node.
+    ///
+    /// From the cache, an interior node needs no writes at all, and a leaf one word when
+    /// [`NodeBox::ZERO_IS_NONE`].
+    fn new(leaf: bool, flags: Gfp) -> Result<Self> {
+        let mut node = if Self::CACHED {
+            let mem = NODE_CACHE.alloc(flags)?;
+            if !NODE_CACHE.is_zeroed() {
+                // SAFETY: Cannot happen (the cache is made zeroed); handed back untouched.
+                unsafe { NODE_CACHE.free(mem) };
+                return Err(ENOMEM);
+            }
+            // INVARIANT: A zeroed cache's object is all zeroes, which is a valid `Node<T>` (an
+            // interior node without children, see `Node`), and it fits.
+            Self(mem.cast())
+        } else {
+            let node = KBox::new(Node::new_interior(), flags.flags())?;
+            // INVARIANT: A `KBox<Node<T>>`.
+            Self(NonNull::from(KBox::leak(node)))
+        };
+        if leaf {
+            node.change_kind(true);
+        }
+        Ok(node)
+    }
+
+    /// Makes this empty node a leaf (`leaf`) or an interior node, if it is not one already.
+    fn change_kind(&mut self, leaf: bool) {
+        debug_assert!(self.is_empty());
+        if matches!(**self, Node::Leaf(_)) == leaf {
+            return;
+        }
+        if Self::ZERO_IS_NONE {
+            let ptr = self.0.as_ptr();
+            // SAFETY: The node is owned and empty, so its slots are zeroes whatever its kind
+            // (`ZERO_IS_NONE`), and so is its `taken` or `present` bitmap (and `full`, in an
+            // interior node, by its invariant). By the layout of `Node`, writing the
+            // discriminant, and zeroing `full` for an interior node, leaves a valid empty node
+            // of the other kind.
+            // INVARIANT: The node stays empty, of the kind asked for.
+            unsafe {
+                if !leaf {
+                    core::ptr::write_bytes(
+                        ptr.cast::<u8>().add(Self::LEAF_END),
+                        0,
+                        size_of::<Node<T>>() - Self::LEAF_END,
+                    );
+                }
+                ptr.cast::<u64>()
+                    .write(if leaf { LEAF_TAG } else { INTERIOR_TAG });
+            }
+        } else {
+            let fresh = if leaf {
+                Node::new_leaf()
+            } else {
+                Node::new_interior()
+            };
+            // An empty node owns nothing: skipping its destructor, which would only look at 64
+            // empty slots, leaks nothing.
+            core::mem::forget(core::mem::replace(&mut **self, fresh));
+        }
+    }
+}
+
+impl<T> core::ops::Deref for NodeBox<T> {
+    type Target = Node<T>;
+
+    fn deref(&self) -> &Node<T> {
+        // SAFETY: The node is valid and owned, by the type invariant.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T> core::ops::DerefMut for NodeBox<T> {
+    fn deref_mut(&mut self) -> &mut Node<T> {
+        // SAFETY: The node is valid and owned, by the type invariant.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl<T> Drop for NodeBox<T> {
+    fn drop(&mut self) {
+        let ptr = self.0.as_ptr();
+        if Self::CACHED {
+            // An interior node without children is all zeroes already (see `Node`), which is how
+            // the cache takes its objects back, and an empty leaf becomes one by writing two
+            // words: that is every node freed but those of a table dropped with values in it.
+            let (leaf, empty) = match &**self {
+                Node::Interior(node) => (false, node.present == 0 && node.full == 0),
+                Node::Leaf(leaf) => (true, leaf.taken == 0),
+            };
+            if leaf && empty && Self::ZERO_IS_NONE {
+                self.change_kind(false);
+            } else if leaf || !empty {
+                // SAFETY: The node is valid and owned; it is dropped once, and then zeroed, which
+                // is a valid `Node<T>` again (see `Node`).
+                unsafe {
+                    core::ptr::drop_in_place(ptr);
+                    core::ptr::write_bytes(ptr, 0, 1);
+                }
+            }
+            // SAFETY: By the type invariant, an object of the cache, now all zeroes; it is not
+            // used again.
+            unsafe { NODE_CACHE.free(self.0.cast()) };
+        } else {
+            // SAFETY: By the type invariant, a `KBox<Node<T>>`, given back once.
+            drop(unsafe { KBox::from_raw(ptr) });
+        }
+    }
 }
 
 impl<T> Node<T> {
@@ -201,41 +404,88 @@ impl<T> Node<T> {
     /// that is not full always has one, and its leftmost free id is reached by bit scans. The
     /// count of missing nodes comes with it, so that an allocation descends the tree once to
     /// search and once to insert.
+    ///
+    /// A loop rather than a recursion, as `idr_get_free()` is: one descent along `start`, which
+    /// notes the deepest node with a later child that is not full, and, if the path to `start`
+    /// has no free id, one leftmost descent from that child.
     fn find_free(&self, level: u32, start: u64) -> Option<(u64, usize)> {
-        let first = slot_index(start, level);
-        match self {
-            Node::Leaf(leaf) => {
-                let free = !leaf.taken & (u64::MAX << first);
-                (free != 0).then(|| ((start & !MASK) | u64::from(free.trailing_zeros()), 0))
-            }
-            Node::Interior(node) => {
-                let child_level = level.saturating_sub(1);
-                let base = start & !(capacity(level + 1) - 1);
-                let mut candidates = !node.full & (u64::MAX << first);
-                while candidates != 0 {
-                    // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
-                    let index = candidates.trailing_zeros() as usize;
-                    let from = if index == first {
-                        start
-                    } else {
+        // Where the search resumes if the path to `start` has no free id at or above it: the
+        // deepest node passed that has a later child that is not full, at `level`, with the
+        // child's index and first id.
+        let mut resume: Option<(&Interior<T>, u32, usize, u64)> = None;
+        let mut node = self;
+        let mut level = level;
+        loop {
+            match node {
+                Node::Leaf(leaf) => {
+                    let free = !leaf.taken & (u64::MAX << slot_index(start, 0));
+                    if free != 0 {
+                        return Some(((start & !MASK) | u64::from(free.trailing_zeros()), 0));
+                    }
+                    break;
+                }
+                Node::Interior(interior) => {
+                    let first = slot_index(start, level);
+                    let later = !interior.full & (u64::MAX << first) & !bit(first);
+                    if later != 0 {
+                        // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                        let index = later.trailing_zeros() as usize;
+                        let base = start & !(capacity(level + 1) - 1);
                         // CAST: `index` is below 64.
-                        base | ((index as u64) << (BITS * level))
-                    };
-                    match &node.slots[index] {
+                        resume = Some((
+                            interior,
+                            level,
+                            index,
+                            base | ((index as u64) << (BITS * level)),
+                        ));
+                    }
+                    if interior.full & bit(first) != 0 {
+                        break;
+                    }
+                    match &interior.slots[first] {
                         // CAST: `level` is below `MAX_HEIGHT`. The child and everything below it
                         // down to the leaf are missing: one node per level below this one.
-                        None => return Some((from, level as usize)),
+                        None => return Some((start, level as usize)),
                         Some(child) => {
-                            if let Some(found) = child.find_free(child_level, from) {
-                                return Some(found);
-                            }
+                            node = child;
+                            level = level.saturating_sub(1);
                         }
                     }
-                    // Only the child holding `start` can get here: any later child that is not
-                    // full has a free id.
-                    candidates &= candidates - 1;
                 }
-                None
+            }
+        }
+        // Any child that is not full has a free id: the leftmost one below the resume point.
+        let (interior, level, index, mut from) = resume?;
+        let mut node = match &interior.slots[index] {
+            // CAST: As above.
+            None => return Some((from, level as usize)),
+            Some(child) => &**child,
+        };
+        let mut level = level.saturating_sub(1);
+        loop {
+            match node {
+                Node::Leaf(leaf) => {
+                    let free = !leaf.taken;
+                    return (free != 0).then(|| (from | u64::from(free.trailing_zeros()), 0));
+                }
+                Node::Interior(interior) => {
+                    let free = !interior.full;
+                    if free == 0 {
+                        return None;
+                    }
+                    // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                    let index = free.trailing_zeros() as usize;
+                    // CAST: `index` is below 64.
+                    from |= (index as u64) << (BITS * level);
+                    match &interior.slots[index] {
+                        // CAST: As above.
+                        None => return Some((from, level as usize)),
+                        Some(child) => {
+                            node = child;
+                            level = level.saturating_sub(1);
+                        }
+                    }
+                }
             }
         }
     }
@@ -333,35 +583,65 @@ impl<T> Node<T> {
     ///
     /// Missing nodes on the path are taken from `nodes`. Returns the value if `nodes` runs out,
     /// which the caller prevents by checking [`Node::missing_below`] first.
+    ///
+    /// One descent, in a loop; only when the leaf becomes full (once in 64 insertions) are the
+    /// `full` bits above it brought up to date, by [`Node::update_full`].
     fn insert(&mut self, level: u32, id: u64, value: T, nodes: &mut Nodes<'_, T>) -> Result<(), T> {
-        match self {
-            Node::Leaf(leaf) => {
-                let index = slot_index(id, 0);
-                // INVARIANT: The slot gets a value and its `taken` bit together.
-                leaf.slots[index] = Some(value);
-                leaf.taken |= bit(index);
-                Ok(())
-            }
-            Node::Interior(node) => {
-                let index = slot_index(id, level);
-                if node.slots[index].is_none() {
-                    let Some(child) = nodes.take(level == 1) else {
+        let top = level;
+        let mut node = &mut *self;
+        let mut level = level;
+        let leaf_full = loop {
+            match node {
+                Node::Leaf(leaf) => {
+                    let index = slot_index(id, 0);
+                    // INVARIANT: The slot gets a value and its `taken` bit together.
+                    leaf.slots[index] = Some(value);
+                    leaf.taken |= bit(index);
+                    break leaf.taken == u64::MAX;
+                }
+                Node::Interior(interior) => {
+                    let index = slot_index(id, level);
+                    if interior.slots[index].is_none() {
+                        let Some(child) = nodes.take(level == 1) else {
+                            return Err(value);
+                        };
+                        // INVARIANT: The new child is empty only until the value is stored
+                        // below it.
+                        interior.slots[index] = Some(child);
+                        interior.present |= bit(index);
+                    }
+                    let Some(child) = interior.slots[index].as_deref_mut() else {
                         return Err(value);
                     };
-                    // INVARIANT: The new child is empty only until the recursive call below
-                    // stores `value` in it.
-                    node.slots[index] = Some(child);
-                    node.present |= bit(index);
+                    node = child;
+                    level = level.saturating_sub(1);
                 }
-                let Some(child) = node.slots[index].as_deref_mut() else {
-                    return Err(value);
-                };
-                child.insert(level.saturating_sub(1), id, value, nodes)?;
-                // INVARIANT: A new value can only make the child full.
-                if child.is_full() {
-                    node.full |= bit(index);
+            }
+        };
+        if leaf_full {
+            self.update_full(top, id);
+        }
+        Ok(())
+    }
+
+    /// Sets the `full` bit of each child on the path to `id` that is full, from the leaf up, in
+    /// this node at `level`; returns whether this node is full.
+    ///
+    /// A new value can only make nodes full, and only along its path: this keeps the `full`
+    /// invariant after an insertion made the leaf full.
+    #[cold]
+    fn update_full(&mut self, level: u32, id: u64) -> bool {
+        match self {
+            Node::Leaf(leaf) => leaf.taken == u64::MAX,
+            Node::Interior(interior) => {
+                let index = slot_index(id, level);
+                if let Some(child) = interior.slots[index].as_deref_mut() {
+                    if child.update_full(level.saturating_sub(1), id) {
+                        // INVARIANT: The child is full.
+                        interior.full |= bit(index);
+                    }
                 }
-                Ok(())
+                interior.full == u64::MAX
             }
         }
     }
@@ -416,7 +696,7 @@ impl<T> Node<T> {
 ///         break inner.idr.alloc_cyclic(watch, &mut pre)?;
 ///     }
 ///     drop(inner);
-///     pre.reserve(need, GFP_KERNEL)?;
+///     pre.reserve(need, Gfp::Kernel)?;
 /// };
 /// ```
 ///
@@ -426,7 +706,7 @@ impl<T> Node<T> {
 /// node in it is empty (a leaf, or an interior node without children).
 pub(crate) struct Preload<T> {
     /// The reserved nodes, ready to be used as either kind once reinitialised.
-    nodes: [Option<KBox<Node<T>>>; PRELOAD_NODES],
+    nodes: [Option<NodeBox<T>>; PRELOAD_NODES],
     /// How many nodes are reserved.
     len: usize,
 }
@@ -434,8 +714,8 @@ pub(crate) struct Preload<T> {
 impl<T> Preload<T> {
     /// Allocates a reservation big enough for any single insertion.
     ///
-    /// Use a sleeping `flags` such as [`GFP_KERNEL`], outside of any spinlock.
-    pub(crate) fn new(flags: kernel::alloc::Flags) -> Result<Self> {
+    /// Use a sleeping `flags` such as [`Gfp::Kernel`], outside of any spinlock.
+    pub(crate) fn new(flags: Gfp) -> Result<Self> {
         let mut pre = Self::empty();
         pre.reserve(PRELOAD_NODES, flags)?;
         Ok(pre)
@@ -453,21 +733,14 @@ impl<T> Preload<T> {
     /// Tops the reservation up to `count` nodes, or to the most one insertion can need if
     /// `count` is larger.
     ///
-    /// Use a sleeping `flags` such as [`GFP_KERNEL`], outside of any spinlock.
+    /// Use a sleeping `flags` such as [`Gfp::Kernel`], outside of any spinlock.
     ///
     /// The first node of an empty reservation is made a leaf and the others interior nodes:
     /// taken last-in first-out, they come in the order an insertion needs them (interior nodes
     /// from the top down, then the leaf), and none has to be reinitialised.
-    pub(crate) fn reserve(&mut self, count: usize, flags: kernel::alloc::Flags) -> Result {
+    pub(crate) fn reserve(&mut self, count: usize, flags: Gfp) -> Result {
         while self.len < count.min(PRELOAD_NODES) {
-            // Built in the new allocation, not on the stack and then copied: a node is 536
-            // bytes.
-            let node = KBox::new_uninit(flags)?;
-            let node = if self.len == 0 {
-                KBox::write(node, Node::new_leaf())
-            } else {
-                KBox::write(node, Node::new_interior())
-            };
+            let node = NodeBox::new(self.len == 0, flags)?;
             self.put(node);
         }
         Ok(())
@@ -483,21 +756,12 @@ impl<T> Preload<T> {
     /// The last node put back is taken first: a removal detaches a path from the leaf up, and
     /// the next insertion rebuilds it from the top down, so the kinds usually match. A node of
     /// the other kind is reinitialised.
-    fn take(&mut self, leaf: bool) -> Option<KBox<Node<T>>> {
+    fn take(&mut self, leaf: bool) -> Option<NodeBox<T>> {
         let last = self.len.checked_sub(1)?;
         let mut node = self.nodes.get_mut(last)?.take()?;
         // INVARIANT: The top slot was emptied.
         self.len = last;
-        if matches!(*node, Node::Leaf(_)) != leaf {
-            let fresh = if leaf {
-                Node::new_leaf()
-            } else {
-                Node::new_interior()
-            };
-            // Every reserved node is empty and so owns nothing: skipping its destructor, which
-            // would only look at 64 empty slots, leaks nothing.
-            core::mem::forget(core::mem::replace(&mut *node, fresh));
-        }
+        node.change_kind(leaf);
         Some(node)
     }
 
@@ -528,7 +792,7 @@ impl<T> Preload<T> {
     /// Keeps the empty `node` for later, or frees it if the reservation is full.
     ///
     /// Freeing does not sleep, so this may be called under a spinlock.
-    fn put(&mut self, node: KBox<Node<T>>) {
+    fn put(&mut self, node: NodeBox<T>) {
         debug_assert!(node.is_empty());
         if let Some(slot) = self.nodes.get_mut(self.len) {
             // INVARIANT: The slot above the last node is filled.
@@ -547,7 +811,7 @@ struct Nodes<'a, T> {
 
 impl<T> Nodes<'_, T> {
     /// Takes a node to be a leaf (`leaf`) or an interior node.
-    fn take(&mut self, leaf: bool) -> Option<KBox<Node<T>>> {
+    fn take(&mut self, leaf: bool) -> Option<NodeBox<T>> {
         self.spare.take(leaf).or_else(|| self.pre.take(leaf))
     }
 }
@@ -586,7 +850,7 @@ impl<T> From<AllocError<T>> for Error {
 /// - Every id in the tree is in `ID_MIN..=max`, and `max <= ID_MAX`.
 pub(crate) struct Idr<T> {
     /// The top node of the tree.
-    root: Option<KBox<Node<T>>>,
+    root: Option<NodeBox<T>>,
     /// The number of levels of the tree.
     height: u32,
     /// The number of ids taken.
@@ -901,8 +1165,6 @@ impl<T> Idr<T> {
     }
 
     /// Returns `true` if no id is taken.
-    // Used by the KUnit tests; the module itself walks the group's marks, not the table.
-    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -990,7 +1252,10 @@ mod bench {
         Idr,
         Preload, //
     };
-    use crate::c_idr::CIdr;
+    use crate::{
+        c_idr::CIdr,
+        slab::Gfp, //
+    };
     use kernel::{
         prelude::*,
         time::{
@@ -1015,7 +1280,7 @@ mod bench {
     fn alloc(idr: &mut Idr<&'static u64>, pre: &mut Preload<&'static u64>) -> Result<u32> {
         match idr.alloc_cyclic(&TOKEN, pre) {
             Err(e) if e.error == ENOMEM => {
-                pre.reserve(idr.preload_need(), GFP_KERNEL)?;
+                pre.reserve(idr.preload_need(), Gfp::Kernel)?;
                 Ok(idr.alloc_cyclic(&TOKEN, pre)?)
             }
             allocated => Ok(allocated?),
@@ -1038,7 +1303,7 @@ mod bench {
         let mut idr = Idr::new();
         let start = Instant::<Monotonic>::now();
         for _ in 0..n {
-            let mut pre = Preload::new(GFP_KERNEL)?;
+            let mut pre = Preload::new(Gfp::Kernel)?;
             core::hint::black_box(idr.alloc_cyclic(&TOKEN, &mut pre)?);
         }
         Ok(per_op(start.elapsed(), n))
@@ -1164,7 +1429,7 @@ mod tests {
     /// is slow enough under emulation that worst-case reservations would dominate the run time.
     fn alloc<T>(idr: &mut Idr<T>, value: T) -> Result<u32, AllocError<T>> {
         let mut pre = Preload::empty();
-        match pre.reserve(idr.preload_need(), GFP_KERNEL) {
+        match pre.reserve(idr.preload_need(), Gfp::Kernel) {
             Ok(()) => idr.alloc_cyclic(value, &mut pre),
             Err(error) => Err(AllocError { error, value }),
         }
@@ -1317,7 +1582,7 @@ mod tests {
             next: 0,
             max,
         };
-        let mut full_pre = Preload::new(GFP_KERNEL)?;
+        let mut full_pre = Preload::new(Gfp::Kernel)?;
         for op in 0..ops {
             let same = match rng.below(100) {
                 0..=49 => {
@@ -1327,10 +1592,10 @@ mod tests {
                     let exact = rng.below(2) == 0;
                     let mut exact_pre = Preload::empty();
                     let pre = if exact {
-                        exact_pre.reserve(idr.preload_need(), GFP_KERNEL)?;
+                        exact_pre.reserve(idr.preload_need(), Gfp::Kernel)?;
                         &mut exact_pre
                     } else {
-                        full_pre.reserve(PRELOAD_NODES, GFP_KERNEL)?;
+                        full_pre.reserve(PRELOAD_NODES, Gfp::Kernel)?;
                         &mut full_pre
                     };
                     let value = rng.next_u64();
@@ -1447,9 +1712,9 @@ mod tests {
         assert_eq!(pre.available(), 0);
         assert!(invariants_hold(&b));
         // `absorb` keeps at most a reservation's worth and frees the rest.
-        let mut big: Preload<u64> = Preload::new(GFP_KERNEL)?;
+        let mut big: Preload<u64> = Preload::new(Gfp::Kernel)?;
         let mut more = Preload::empty();
-        more.reserve(3, GFP_KERNEL)?;
+        more.reserve(3, Gfp::Kernel)?;
         big.absorb(more);
         assert_eq!(big.available(), PRELOAD_NODES);
         Ok(())
@@ -1471,7 +1736,7 @@ mod tests {
         assert_eq!(idr.remove(5), Some(2));
         let mut pre = Preload::empty();
         idr.set_cursor(1 << 20);
-        pre.reserve(idr.preload_need(), GFP_KERNEL)?;
+        pre.reserve(idr.preload_need(), Gfp::Kernel)?;
         assert_eq!(pre.available(), 2);
         assert_eq!(idr.alloc_cyclic(3, &mut pre).ok(), Some(1 << 20));
         assert_eq!(pre.available(), 0);
@@ -1646,7 +1911,7 @@ mod tests {
         assert_eq!(idr.height, 1);
         idr.set_cursor(ID_MAX);
         assert_eq!(idr.nodes_needed(u64::from(ID_MAX)), PRELOAD_NODES);
-        let mut pre = Preload::new(GFP_KERNEL)?;
+        let mut pre = Preload::new(Gfp::Kernel)?;
         assert_eq!(pre.available(), PRELOAD_NODES);
         assert_eq!(idr.alloc_cyclic(2, &mut pre).ok(), Some(ID_MAX));
         assert_eq!(pre.available(), 0);
@@ -1760,9 +2025,9 @@ mod tests {
     #[test]
     fn dense_run_is_skipped() -> Result {
         let mut idr = Idr::new();
-        let mut pre = Preload::new(GFP_KERNEL)?;
+        let mut pre = Preload::new(Gfp::Kernel)?;
         for expected in 1..=5000u32 {
-            pre.reserve(PRELOAD_NODES, GFP_KERNEL)?;
+            pre.reserve(PRELOAD_NODES, Gfp::Kernel)?;
             assert_eq!(
                 idr.alloc_cyclic(u64::from(expected), &mut pre).ok(),
                 Some(expected)
@@ -1817,6 +2082,93 @@ mod tests {
         assert_eq!(drops.get(), 51);
         drop(idr);
         assert_eq!(drops.get(), 201);
+        Ok(())
+    }
+
+    /// Whether `node` is all zeroes, as the node cache holds its free objects.
+    fn node_is_zeroed<T>(node: &NodeBox<T>) -> bool {
+        // SAFETY: An interior node without children has no padding (tag, pointers, bitmaps), so
+        // each of its words is initialised; the caller passes only such nodes.
+        let words = unsafe {
+            core::slice::from_raw_parts(
+                node.0.as_ptr().cast::<u64>(),
+                size_of::<Node<T>>() / size_of::<u64>(),
+            )
+        };
+        words.iter().all(|&word| word == 0)
+    }
+
+    /// Tables of pointer-sized values take their nodes from the node cache, others from
+    /// `kmalloc`; either way a new node is empty and of the kind asked for.
+    #[test]
+    fn node_cache_serves_pointer_sized_values() -> Result {
+        assert!(NodeBox::<&'static u64>::CACHED);
+        assert!(NodeBox::<&'static u64>::ZERO_IS_NONE);
+        assert!(!NodeBox::<u64>::CACHED);
+        assert!(!NodeBox::<u64>::ZERO_IS_NONE);
+        assert!(NODE_CACHE.is_zeroed());
+        for round in 0..4 {
+            let mut pre: Preload<&'static u64> = Preload::new(Gfp::Kernel)?;
+            assert_eq!(pre.available(), PRELOAD_NODES);
+            // Taken last-in first-out: interior nodes, then the leaf made first.
+            for left in (0..PRELOAD_NODES).rev() {
+                let leaf = left == 0;
+                let Some(node) = pre.take(leaf) else {
+                    return Err(EINVAL);
+                };
+                assert!(node.is_empty());
+                assert_eq!(matches!(*node, Node::Leaf(_)), leaf);
+                if !leaf {
+                    assert!(node_is_zeroed(&node));
+                }
+                // Every other round, a node goes back as the other kind.
+                let mut node = node;
+                if round % 2 == 1 {
+                    node.change_kind(!leaf);
+                    assert!(node.is_empty());
+                    assert_eq!(matches!(*node, Node::Leaf(_)), !leaf);
+                    if leaf {
+                        // A leaf made an interior node is all zeroes again.
+                        assert!(node_is_zeroed(&node));
+                    }
+                }
+            }
+            let mut big: Preload<u64> = Preload::new(Gfp::Kernel)?;
+            assert!(big.take(true).is_some_and(|node| node.is_empty()));
+        }
+        Ok(())
+    }
+
+    /// Nodes go back to the cache zeroed, whatever they held: taken again, they are empty
+    /// interior nodes.
+    #[test]
+    fn nodes_go_back_to_the_cache_zeroed() -> Result {
+        static VALUE: u64 = 0;
+        for _ in 0..3 {
+            let mut idr = Idr::new();
+            let mut pre = Preload::empty();
+            for expected in 1..=300u32 {
+                pre.reserve(idr.preload_need(), Gfp::Kernel)?;
+                assert_eq!(idr.alloc_cyclic(&VALUE, &mut pre).ok(), Some(expected));
+            }
+            idr.set_cursor(0x34d71d6);
+            pre.reserve(idr.preload_need(), Gfp::Kernel)?;
+            assert_eq!(idr.alloc_cyclic(&VALUE, &mut pre).ok(), Some(0x34d71d6));
+            assert!(invariants_hold(&idr));
+            for id in 1..=100u32 {
+                assert!(idr.remove(id).is_some());
+            }
+            // The rest is freed with values in it.
+            drop(idr);
+            // The nodes just freed are the first taken again (the slab's freelist is
+            // last-in first-out): all zeroes.
+            let mut nodes = KVec::new();
+            for _ in 0..16 {
+                let node = NodeBox::<&'static u64>::new(false, Gfp::Kernel)?;
+                assert!(node_is_zeroed(&node));
+                nodes.push(node, GFP_KERNEL)?;
+            }
+        }
         Ok(())
     }
 

@@ -10,7 +10,10 @@
 //! (`inotify_handle_inode_event`, `inotify_freeing_mark`) and `inotify_ignored_and_remove_idr`
 //! and `inotify_remove_from_idr` of `inotify_user.c`. The merge rule is in `notification.rs`.
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::atomic::Relaxed, //
+};
 
 use crate::{
     fsnotify::{
@@ -20,12 +23,17 @@ use crate::{
     inotify_user::{
         Instance,
         Mark,
-        Wd, //
+        Wd,
+        MARKS, //
     },
     notification::{
+        merge_key,
         Event,
-        Inserted, //
+        Inserted,
+        DECIDE_FIRST,
+        NO_MERGE, //
     },
+    slab::KmemCache,
     uapi::{
         IN_DELETE_SELF,
         IN_IGNORED,
@@ -65,6 +73,10 @@ impl Backend for Instance {
         self.remove_from_idr(mark);
         self.ucounts().uncharge(Kind::Watches);
     }
+
+    fn mark_cache() -> &'static KmemCache<Mark> {
+        &MARKS
+    }
 }
 
 impl Instance {
@@ -88,17 +100,23 @@ impl Instance {
             mask &= !IN_ISDIR;
         }
         let name = name.unwrap_or(&[]);
-        // A merged event, a full queue or a shut-down instance needs no new event: decide that
-        // first, under the lock, and allocate only for an event that will be queued.
-        let decided = self
-            .notification
-            .lock()
-            .insert_without_event(wd, mask, name);
-        if let Some(inserted) = decided {
-            if inserted == Inserted::Overflow(true) {
-                self.wake(mark);
+        // A merged event needs no new event. When this one looks like the event queued last,
+        // decide first, under the lock, and allocate only if it is queued after all (which
+        // takes the lock a second time). Any other event is allocated first and queued in one
+        // lock section, as upstream does; if it merges after all, it is freed.
+        let key = merge_key(wd, mask, name);
+        let tail = self.tail_key.load(Relaxed);
+        if tail == key || tail == DECIDE_FIRST {
+            let decided = self
+                .notification
+                .lock()
+                .insert_without_event(wd, mask, name);
+            if let Some(inserted) = decided {
+                if inserted == Inserted::Overflow(true) {
+                    self.wake(mark);
+                }
+                return Ok(true);
             }
-            return Ok(true);
         }
         let event = match Event::new(wd, mask, cookie, name, GFP_KERNEL_ACCOUNT) {
             Ok(event) => event,
@@ -111,7 +129,19 @@ impl Instance {
                 return Err(e);
             }
         };
-        let inserted = self.notification.lock().insert(event);
+        let inserted = {
+            let mut queue = self.notification.lock();
+            let inserted = queue.insert(event);
+            match inserted {
+                Inserted::Queued if mask & IN_IGNORED == 0 => self.tail_key.store(key, Relaxed),
+                Inserted::Queued => self.tail_key.store(NO_MERGE, Relaxed),
+                Inserted::Overflow(_) | Inserted::Dropped => {
+                    self.tail_key.store(DECIDE_FIRST, Relaxed)
+                }
+                Inserted::Merged => {}
+            }
+            inserted
+        };
         if matches!(inserted, Inserted::Queued | Inserted::Overflow(true)) {
             self.wake(mark);
         }

@@ -70,9 +70,16 @@ use crate::{
     },
     notification::{
         Event,
-        Notification, //
+        Notification,
+        DECIDE_FIRST,
+        NO_MERGE, //
     },
     params as limits,
+    slab::{
+        Gfp,
+        KmemCache, //
+    },
+    uaccess::put_user_i32,
     uapi::*,
     ucounts::{
         self,
@@ -142,6 +149,12 @@ pub(crate) struct Instance {
     /// queued by whoever changes a watched file, and nothing under it sleeps or copies to user.
     #[pin]
     pub(crate) notification: SpinLock<Notification>,
+    /// The [`merge_key`](crate::notification::merge_key) of the event queued last, or
+    /// [`NO_MERGE`]: a guess, read without the queue's lock, of whether the next event will
+    /// merge, so that a merged event is decided before anything is allocated and any other one
+    /// is allocated before the lock is taken (once). Written under the queue's lock; never
+    /// trusted for the decision itself.
+    pub(crate) tail_key: Atomic<u64>,
     /// Woken when an event is queued: `read` sleeps on it and `poll` registers on it
     /// (`notification_waitq`).
     pub(crate) waitq: PollCondVarBox,
@@ -195,22 +208,31 @@ kernel::sync::global_lock! {
     unsafe(uninit) static WD_NODES: SpinLock<Preload<MarkRef>> = Preload::empty();
 }
 
-/// Initialises the pool of wd-table nodes shared by all instances; called once, from the module
-/// initializer.
+/// The cache watches come from (`inotify_inode_mark_cachep`).
+pub(crate) static MARKS: KmemCache<Mark> = KmemCache::uninit();
+
+/// Makes the cache of watches and initialises the pool of wd-table nodes shared by all
+/// instances; called once, from the module initializer.
 ///
 /// An instance that is released gives the emptied nodes its table kept to this pool, and an
 /// instance that needs nodes takes them from it before allocating, the way the radix tree
 /// behind upstream's `idr` takes nodes from a per-CPU pool. It holds at most one reservation's
 /// worth (ten nodes).
-pub(crate) fn init() {
+pub(crate) fn init() -> Result {
     // SAFETY: Called exactly once, before the device is registered.
     unsafe { WD_NODES.init() };
+    // SAFETY: As above: before any watch can be made.
+    unsafe { MARKS.init(c_str!("rust_inotify_mark")) }
 }
 
-/// Frees the pool; called from module exit, when no instance is left.
+/// Frees the pool and destroys the cache of watches; called from module exit, when no instance
+/// and no watch is left.
 pub(crate) fn exit() {
     let nodes = core::mem::replace(&mut *WD_NODES.lock(), Preload::empty());
     drop(nodes);
+    // SAFETY: Module exit waited until every group and mark was freed, and no instance can be
+    // opened any more.
+    unsafe { MARKS.destroy() };
 }
 
 /// `do_inotify_init` and `inotify_new_group`: a new instance, for an open with these flags.
@@ -228,6 +250,7 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
     KBox::pin_init(
         try_pin_init!(Instance {
             notification <- new_spinlock!(Notification::new(max_events)?, "rust_inotify:queue"),
+            tail_key: Atomic::new(NO_MERGE),
             waitq: PollCondVarBox::new(c_str!("rust_inotify:waitq"), kernel::static_lock_class!())?,
             wds <- new_spinlock!(Idr::new(), "rust_inotify:wds"),
             watch_lock <- new_mutex!((), "rust_inotify:watches"),
@@ -244,7 +267,13 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
 /// group, and the instance is freed with the group's last reference.
 pub(crate) fn release(group: &Group) {
     let inst = group.data();
-    let queued = inst.notification.lock().shut_down();
+    let queued = {
+        let mut queue = inst.notification.lock();
+        // The IN_IGNORED events of the watches destroyed below are decided (dropped) before
+        // anything is allocated for them.
+        inst.tail_key.store(DECIDE_FIRST, Relaxed);
+        queue.shut_down()
+    };
     drop(queued);
 
     // Each mark's `freeing_mark` frees its wd; their IN_IGNORED events are dropped.
@@ -366,9 +395,7 @@ pub(crate) fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<
             // O(1): the queue keeps the count that upstream sums up here.
             let bytes = inst.notification.lock().bytes();
             let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
-            UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
-                .writer()
-                .write(&bytes)?;
+            put_user_i32(bytes, UserPtr::from_addr(arg))?;
             Ok(0)
         }
         // Compiled in only with checkpoint/restore, as upstream's is; else `ENOTTY` below.
@@ -570,7 +597,7 @@ pub(crate) fn alloc_wd(inst: &Instance, mark: &MarkRef, at: Option<u32>) -> Resu
                     return Err(e.error);
                 }
                 preload.take_from(&mut WD_NODES.lock(), need);
-                preload.reserve(need, GFP_KERNEL)?;
+                preload.reserve(need, Gfp::Kernel)?;
             }
         }
     }

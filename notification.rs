@@ -148,6 +148,29 @@ impl Event {
     }
 }
 
+/// A key that two events that merge share: their wd, their mask and a digest of their name.
+///
+/// Events with different keys never merge; events with the same key usually do (names that
+/// differ only in their middle bytes share a digest). It is only a guess, made without the
+/// queue's lock, of which way to take: [`Notification::insert`] decides.
+pub(crate) fn merge_key(wd: i32, mask: u32, name: &[u8]) -> u64 {
+    // CAST: The wd's bits, as they are.
+    let mut key = (u64::from(wd as u32) << 32) | u64::from(mask);
+    if let (Some(&first), Some(&last)) = (name.first(), name.last()) {
+        // CAST: Only the length's low bits matter to a digest.
+        key ^= ((name.len() as u64) << 48) ^ (u64::from(first) << 40) ^ (u64::from(last) << 24);
+    }
+    key
+}
+
+/// A [`merge_key`] that no event that merges has: the one of an `IN_IGNORED` event, which
+/// nothing merges into, and of an empty queue. The next event is allocated first.
+pub(crate) const NO_MERGE: u64 = u64::MAX;
+
+/// Not a [`merge_key`]: the queue is full or shut down, so that the next event is likely to be
+/// dropped, and is decided before anything is allocated.
+pub(crate) const DECIDE_FIRST: u64 = u64::MAX - 1;
+
 /// What became of an event given to [`Notification::insert`].
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Inserted {
@@ -399,6 +422,33 @@ mod tests {
         assert_eq!(ev(1, IN_ACCESS, &[b'a'; 15])?.record_len(), 32);
         assert_eq!(ev(1, IN_ACCESS, &[b'a'; 16])?.record_len(), 48);
         assert_eq!(ev(1, IN_ACCESS, &[b'a'; 255])?.record_len(), 16 + 256);
+        Ok(())
+    }
+
+    #[test]
+    fn merge_keys_tell_apart_what_never_merges() -> Result {
+        let key = merge_key(1, IN_ACCESS, b"");
+        assert_eq!(key, merge_key(1, IN_ACCESS, b""));
+        assert_ne!(key, merge_key(2, IN_ACCESS, b""));
+        assert_ne!(key, merge_key(1, IN_MODIFY, b""));
+        assert_ne!(key, merge_key(1, IN_ACCESS, b"a"));
+        assert_ne!(merge_key(1, IN_ACCESS, b"a"), merge_key(1, IN_ACCESS, b"b"));
+        assert_ne!(
+            merge_key(1, IN_ACCESS, b"a"),
+            merge_key(1, IN_ACCESS, b"aa")
+        );
+        assert_eq!(
+            merge_key(1, IN_ACCESS, b"file"),
+            merge_key(1, IN_ACCESS, b"file")
+        );
+        // Only a guess: names that differ in the middle share a key.
+        assert_eq!(
+            merge_key(1, IN_ACCESS, b"a1b"),
+            merge_key(1, IN_ACCESS, b"a2b")
+        );
+        assert_ne!(key, NO_MERGE);
+        assert_ne!(key, DECIDE_FIRST);
+        assert_ne!(merge_key(-1, IN_Q_OVERFLOW, b""), NO_MERGE);
         Ok(())
     }
 

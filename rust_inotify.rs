@@ -41,6 +41,9 @@
 //!   [`miscdev::MiscDevice`] trait, with the hooks `kernel::miscdevice` lacks (poll, fasync,
 //!   llseek, read);
 //! - `namei.rs`: path lookup (`include/linux/namei.h`);
+//! - `slab.rs`: slab caches, [`slab::KmemCache`], for the watches and the wd-table nodes
+//!   (`include/linux/slab.h`);
+//! - `uaccess.rs`: `put_user()` of one `int` (`include/linux/uaccess.h`);
 //! - `params.rs`: the limits, as module parameters writable at run time;
 //! - `c_idr.rs`: the kernel's IDR, for the wd allocator's benchmark;
 //! - `bindings.rs`: the bindings that `kernel::bindings` lacks, generated at build time from
@@ -58,6 +61,8 @@ mod miscdev;
 mod namei;
 mod notification;
 mod params;
+mod slab;
+mod uaccess;
 mod uapi;
 mod ucounts;
 
@@ -93,16 +98,24 @@ struct RustInotify {
 
 impl kernel::Module for RustInotify {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        if module_parameters::idr_bench.value() {
-            idr::bench()?;
-        }
         ucounts::init();
-        inotify_user::init();
-        params::init_max_user_watches(inotify_user::INOTIFY_WATCH_COST);
-        let dev = KBox::pin_init(
-            MiscDeviceRegistration::register(c_str!("rust_inotify")),
-            GFP_KERNEL,
-        )?;
+        idr::init()?;
+        let dev = inotify_user::init()
+            .and_then(|()| {
+                if module_parameters::idr_bench.value() {
+                    idr::bench()?;
+                }
+                params::init_max_user_watches(inotify_user::INOTIFY_WATCH_COST);
+                KBox::pin_init(
+                    MiscDeviceRegistration::register(c_str!("rust_inotify")),
+                    GFP_KERNEL,
+                )
+            })
+            .inspect_err(|_| {
+                // Nothing was made from the caches: they go at once.
+                inotify_user::exit();
+                idr::exit();
+            })?;
         // The tools tell users to raise /proc/sys/fs/inotify/*, which has no effect here: say
         // where this device's limits are.
         pr_info!(
@@ -134,6 +147,7 @@ impl Drop for RustInotify {
         unsafe { fsnotify::wait_groups_freed() };
         fsnotify::wait_marks_destroyed();
         inotify_user::exit();
+        idr::exit();
         ucounts::exit();
     }
 }

@@ -40,6 +40,7 @@ METRICS = [
     ("mem_per_watch", "icount"),
     ("idr_empty", "icount"),
     ("idr_dense", "icount"),
+    ("criu_restore_100k", "icount"),
     ("producer_reader", "wall"),
     ("add_rm_2inst", "wall"),
 ]
@@ -53,11 +54,14 @@ METHOD = (
     "but see no cache misses, contention or real parallelism. The icount boot runs on CPU 0 "
     "alone (CPU 1 offlined), each timed loop starts at a fixed phase of the tick, and "
     "close_50k subtracts what an idle-priority spinner ran while close waited for grace "
-    "periods. mem_per_watch is the growth of SUnreclaim (/proc/meminfo, slab caches shrunk "
-    "first) over 50,000 watches, in bytes per watch. idr_* are the module's "
+    "periods. mem_per_watch is the growth of Slab (/proc/meminfo: SReclaimable plus SUnreclaim, "
+    "slab caches shrunk first) over 50,000 watches, in bytes per watch. idr_* are the module's "
     "allocator bench (Rust) against the kernel's C IDR, printed at insmod. wall metrics come "
     "from a second boot without icount, 2 vCPUs truly in parallel, wall-clock ns: noisy, "
-    "printed but never judged. ratio = rust / kernel."
+    "printed but never judged. criu_restore_100k compares the CRIU plugin's restore of an "
+    "instance of 100,000 watches at sparse wds (one RUST_INOTIFY_IOC_RESTORE, handles decoded "
+    "in the kernel) with adding the same 100,000 watches fresh to the kernel's inotify, per "
+    "watch. ratio = rust / kernel."
 )
 
 BENCH = re.compile(r"^# bench: (\S+) (kernel|rust) ([0-9.eE+-]+) (\S+)$")

@@ -54,6 +54,7 @@ bash "$top/scripts/fetch-criu.sh" "$build"
 # The demo program.
 mkdir -p "$out/demo"
 gcc "${cflags[@]}" -o "$out/demo/rust_inotify_demo" "$top/tests/demo/demo.c"
+gcc "${cflags[@]}" -Wextra -o "$out/demo/rust_inotify_criu_demo" "$top/tests/demo/criu_demo.c"
 
 # The library's test: dynamically linked, the one test that is (LD_PRELOAD needs it).
 mkdir -p "$out/programs"
@@ -98,7 +99,7 @@ for bin in "$out"/c/*_test; do
 	*) cp "$bin" "$root/tests/c/" ;;
 	esac
 done
-cp "$out/demo/rust_inotify_demo" "$root/bin/"
+cp "$out/demo/rust_inotify_demo" "$out/demo/rust_inotify_criu_demo" "$root/bin/"
 rbin=$out/rust/x86_64-unknown-linux-gnu/release/rust_inotify_tests
 [ -x "$rbin" ] && cp "$rbin" "$root/tests/rust/"
 # tests/programs: the programs in /programs/bin, the library in /programs/lib, and every shared

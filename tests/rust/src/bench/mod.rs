@@ -198,14 +198,19 @@ where
 ///
 /// Not `mkdtemp()`: a random name hashes to other dcache buckets in each boot, which shows in
 /// the instruction counts of every path lookup.
-pub(crate) struct BenchDir(PathBuf);
+pub(crate) struct BenchDir(pub(crate) PathBuf);
 
 impl BenchDir {
     /// Creates `rust_inotify_bench` in the current directory, afresh, with mode 0755 (other
     /// uids watch in it).
     fn new() -> Result<Self, String> {
+        Self::named("rust_inotify_bench")
+    }
+
+    /// Creates `name` in the current directory, afresh, with mode 0755.
+    pub(crate) fn named(name: &str) -> Result<Self, String> {
         let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
-        let dir = cwd.join("rust_inotify_bench");
+        let dir = cwd.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
         util::chmod(&util::cpath(&dir), 0o755).map_err(|e| format!("chmod: {e}"))?;
