@@ -218,6 +218,9 @@ fn snapshot_events(inst: &Instance, room: usize) -> Result<(Snapshot, usize)> {
 /// Needs `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` in the caller's user namespace (`EPERM`),
 /// an instance with no watch and no queued event (`EBUSY`), and read permission on every
 /// inode, as an add does (`EACCES`). `ENOSPC` beyond `max_user_watches` or the queue's limit.
+/// The queue's limit becomes the dumped one (`max_events`, unless 0), as the dumped instance
+/// sampled it: the restored queue overflows where the dumped one would have. The caller is
+/// privileged, so it may set a limit above `max_queued_events`, as an administrator may.
 /// On any error the instance is left empty, with its cursor unchanged.
 #[inline(never)]
 pub(crate) fn restore(group: &Group, arg: usize) -> Result {
@@ -234,7 +237,14 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
     if !inst.wds.lock().is_empty() || !inst.notification.lock().is_empty() {
         return Err(EBUSY);
     }
-    let max_events = inst.notification.lock().max_events();
+    // The dumped queue's limit, as the dumped instance sampled it at its open; 0 keeps this
+    // instance's own.
+    let own_max_events = inst.notification.lock().max_events();
+    let max_events = match ckpt.max_events {
+        0 => own_max_events,
+        // CAST: a `u32` fits a `usize`.
+        max => max as usize,
+    };
     let events = read_events(&ckpt, max_events)?;
 
     // All the watches are charged at once, before any is made: the restore fits the limit
@@ -255,7 +265,11 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
         // The guess of `queue_event` knows nothing of the restored tail: decide the next event
         // first, as after an overflow.
         inst.tail_key.store(DECIDE_FIRST, Relaxed);
-        queue.restore(events)
+        let restored = queue.restore(events);
+        if restored.is_ok() {
+            queue.set_max_events(max_events);
+        }
+        restored
     };
     match restored {
         Ok(own_overflow) => drop(own_overflow),
@@ -277,6 +291,7 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
         let queued = {
             let mut queue = inst.notification.lock();
             inst.tail_key.store(DECIDE_FIRST, Relaxed);
+            queue.set_max_events(own_max_events);
             queue.clear()
         };
         drop(queued);

@@ -312,6 +312,12 @@ impl Notification {
         self.max_events
     }
 
+    /// Sets `max_queued_events`, for a restored queue: the limit its instance sampled.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    pub(crate) fn set_max_events(&mut self, max_events: usize) {
+        self.max_events = max_events;
+    }
+
     /// The number of events queued, the overflow event included (`q_len`).
     #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
     pub(crate) fn len(&self) -> usize {

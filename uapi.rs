@@ -226,7 +226,8 @@ pub(crate) struct Ckpt {
     pub(crate) next_wd: u32,
     /// Dump: out: the file's `O_NONBLOCK`; restore: ignored.
     pub(crate) f_flags: u32,
-    /// Dump: out: the queue's limit (`max_queued_events` when the instance was opened).
+    /// Dump: out, restore: in: the queue's limit (`max_queued_events` when the instance was
+    /// opened); restore: 0 keeps the new instance's own.
     pub(crate) max_events: u32,
     /// Dump: in: room in `watches`, out: the number of watches; restore: in.
     pub(crate) nr_watches: u32,

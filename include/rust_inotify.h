@@ -80,7 +80,8 @@ struct rust_inotify_ckpt {
 	__u32 flags;		/* in: 0 */
 	__u32 next_wd;		/* dump: out, restore: in: where the next add's search starts */
 	__u32 f_flags;		/* dump: out: the file's O_NONBLOCK; restore: ignored */
-	__u32 max_events;	/* dump: out: the queue's limit (max_queued_events at open) */
+	__u32 max_events;	/* dump: out, restore: in: the queue's limit (max_queued_events
+				 * at open); restore: 0 keeps the new instance's own */
 	__u32 nr_watches;	/* dump: in: room in watches, out: watches; restore: in */
 	__u64 watches;		/* pointer to struct rust_inotify_ckpt_watch[nr_watches] */
 	__u32 nr_events;	/* dump: out: records; restore: in */

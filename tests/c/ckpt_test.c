@@ -455,6 +455,7 @@ TEST_F(ckpt, restored_events_merge_as_the_originals)
 
 TEST_F(ckpt, overflowed_queue_restores_and_stays_full)
 {
+	struct dump again = { 0 };
 	int fd, fd2;
 
 	ASSERT_EQ(0, limit_set(&self->events, 4));
@@ -467,8 +468,13 @@ TEST_F(ckpt, overflowed_queue_restores_and_stays_full)
 	ASSERT_EQ(0, dump(fd, &self->d));
 	EXPECT_EQ(5, self->d.ck.nr_events);
 	EXPECT_EQ(4, self->d.ck.max_events);
+	/* Into an instance opened with the default limit: the restore brings the dumped one. */
+	limit_restore(&self->events);
 	fd2 = restored(_metadata, &self->d, O_NONBLOCK);
 	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, dump(fd2, &again));
+	EXPECT_EQ(4, again.ck.max_events);
+	free(again.ev);
 	/* Both drop new events while the overflow event is queued. */
 	touch(self->file[0]);
 	EXPECT_EQ(fionread(fd), fionread(fd2));
@@ -674,7 +680,11 @@ TEST_F(ckpt, limits_give_enospc_and_change_nothing)
 	EXPECT_EQ(0, restore(fd, &self->d));
 	close(fd);
 
-	/* A queue limit below the dumped events (sampled at open): ENOSPC. */
+	/* A queue limit below the dumped events: ENOSPC. */
+	self->d.ck.max_events = self->d.ck.nr_events - 1;
+	expect_refused(_metadata, &self->d, ENOSPC, "the dumped max_events");
+	/* 0 keeps the new instance's own limit, sampled at its open. */
+	self->d.ck.max_events = 0;
 	ASSERT_EQ(0, limit_set(&self->events, self->d.ck.nr_events - 1));
 	expect_refused(_metadata, &self->d, ENOSPC, "max_queued_events");
 }
