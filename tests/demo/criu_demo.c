@@ -87,7 +87,7 @@ static void describe(FILE *o, const char *when, struct held *h, int n)
 
 		watch_line(h[i].fd, line, sizeof(line));
 		ioctl(h[i].fd, FIONREAD, &bytes);
-		fprintf(o, " | %-40s %3d bytes queued", line, bytes);
+		fprintf(o, " | %-46s %2d bytes queued", line, bytes);
 	}
 	fprintf(o, "\n");
 }
@@ -107,7 +107,7 @@ static void events(FILE *o, struct held *h, int n)
 			snprintf(text + len, sizeof(text) - len, "wd %#x mask %#x; ", e->wd, e->mask);
 			off += sizeof(*e) + e->len;
 		}
-		fprintf(o, " | %-57s", r > 0 ? text : "nothing (EAGAIN)");
+		fprintf(o, " | %-62s", r > 0 ? text : "nothing (EAGAIN)");
 	}
 	fprintf(o, "\n");
 }
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		return 1;
 	close(fd);
 
-	printf("  %-8s | %-57s | %s\n", "", h[0].name, h[1].name);
+	printf("  %-8s | %-62s | %s\n", "", h[0].name, h[1].name);
 	describe(stdout, "before", h, 2);
 	fflush(stdout);
 
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 			snprintf(text, sizeof(text), "%s", strerror(errno));
 		else
 			snprintf(text, sizeof(text), "wd %#x", wd);
-		fprintf(o, " | %-57s", text);
+		fprintf(o, " | %-62s", text);
 	}
 	fprintf(o, "\n");
 	fclose(o);
