@@ -13,8 +13,9 @@
 //! restore rebuilds it so that fdinfo, `read()` and the next add's wd are those of the dumped
 //! instance.
 //!
-//! A restore is all or nothing. Its limits are checked and its events built first; then the
-//! events are queued and the watches made, oldest first, each at its wd. If a watch fails, the
+//! A restore is all or nothing. Its records are read and checked, its events built and its
+//! inodes found first, before any lock is taken; then, under the instance's `watch_lock`, its
+//! watches are charged, the events queued and the watches made, oldest first, each at its wd. If a watch fails, the
 //! watches made so far are destroyed and the queue emptied: the instance is empty again, with
 //! its cursor as it was. Events that real file operations produce on restored watches while the
 //! restore runs are queued after the restored ones, as they would have been after a checkpoint.
@@ -232,11 +233,6 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
         return Err(EINVAL);
     }
     let inst = group.data();
-    // Add-watch and rm-watch wait until the restore is done.
-    let _guard = inst.watch_lock.lock();
-    if !inst.wds.lock().is_empty() || !inst.notification.lock().is_empty() {
-        return Err(EBUSY);
-    }
     // The dumped queue's limit, as the dumped instance sampled it at its open; 0 keeps this
     // instance's own.
     let own_max_events = inst.notification.lock().max_events();
@@ -245,12 +241,21 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
         // CAST: a `u32` fits a `usize`.
         max => max as usize,
     };
+    // Everything from user space, and the inodes, before any lock: no lock is held across a
+    // user copy or a handle's decoding.
     let events = read_events(&ckpt, max_events)?;
+    let watches = read_watches(&ckpt)?;
+
+    // Add-watch and rm-watch wait until the restore is done.
+    let _guard = inst.watch_lock.lock();
+    if !inst.wds.lock().is_empty() || !inst.notification.lock().is_empty() {
+        return Err(EBUSY);
+    }
 
     // All the watches are charged at once, before any is made: the restore fits the limit
     // whole or fails with nothing changed. Each watch made takes over its part of the charge,
     // which `freeing_mark` gives back.
-    let count = ckpt.nr_watches as usize;
+    let count = watches.len();
     if count > 0
         && !inst
             .ucounts()
@@ -282,7 +287,7 @@ pub(crate) fn restore(group: &Group, arg: usize) -> Result {
 
     let cursor = inst.wds.lock().cursor();
     let mut made = 0;
-    let ret = restore_watches(group, &ckpt, &mut made);
+    let ret = restore_watches(group, &watches, &mut made);
     if ret.is_err() {
         // The watches not made give back their charge; those made give theirs back as they
         // are destroyed, with their IN_IGNORED events, which go with the restored events.
@@ -312,19 +317,28 @@ fn checkpoint_restore_capable() -> bool {
     unsafe { crate::bindings::checkpoint_restore_ns_capable(crate::bindings::current_user_ns()) }
 }
 
-/// Makes the checkpoint's watches, oldest (last) first, each at its wd; counts in `made` those
-/// that are on their inodes.
-fn restore_watches(group: &Group, ckpt: &Ckpt, made: &mut usize) -> Result {
-    let inst = group.data();
+/// A watch to restore: its wd, its mask (fdinfo's) and its inode.
+struct Watch {
+    wd: u32,
+    mask: u32,
+    path: Path,
+}
+
+/// Reads and checks the checkpoint's watches, in its order (newest first), and finds their
+/// inodes: by handle on the mount of the watch's fd, or the fd's own with no handle.
+///
+/// `EINVAL` for a wd outside `1..=INT_MAX` or a mask with other bits than [`WATCH_MASK_BITS`];
+/// `EBADF`, `ESTALE`, `EPERM` (decoding a handle needs `CAP_DAC_READ_SEARCH`, as for
+/// `open_by_handle_at()`) and `EACCES` (as an add, the inode must be readable) from the lookup.
+fn read_watches(ckpt: &Ckpt) -> Result<KVVec<Watch>> {
     let count = ckpt.nr_watches as usize;
-    let base = usize::try_from(ckpt.watches).map_err(|_| EFAULT)?;
+    let len = count.checked_mul(size_of::<CkptWatch>()).ok_or(EINVAL)?;
+    let mut reader = UserSlice::new(user_ptr(ckpt.watches)?, len).reader();
+    let mut watches = KVVec::with_capacity(count, GFP_KERNEL_ACCOUNT)?;
     let mut may_decode = false;
     let mut mount: Option<(i32, Path)> = None;
-    for i in (0..count).rev() {
-        let at = base.checked_add(i * size_of::<CkptWatch>()).ok_or(EFAULT)?;
-        let watch: CkptWatch = UserSlice::new(UserPtr::from_addr(at), size_of::<CkptWatch>())
-            .reader()
-            .read()?;
+    for _ in 0..count {
+        let watch: CkptWatch = reader.read()?;
         let wd = u32::try_from(watch.wd)
             .ok()
             .filter(|&wd| wd >= 1)
@@ -358,9 +372,26 @@ fn restore_watches(group: &Group, ckpt: &Ckpt, made: &mut usize) -> Result {
         };
         // As an add: you can only watch an inode if you have read permissions on it.
         path.permission(MAY_READ)?;
-        let inode = path.inode();
+        watches.push(
+            Watch {
+                wd,
+                mask: watch.mask,
+                path,
+            },
+            GFP_KERNEL_ACCOUNT,
+        )?;
+    }
+    Ok(watches)
+}
+
+/// Makes the watches, oldest (last) first, each at its wd, so that fdinfo lists them in the
+/// dumped order; counts in `made` those that are on their inodes. Called under `watch_lock`.
+fn restore_watches(group: &Group, watches: &[Watch], made: &mut usize) -> Result {
+    let inst = group.data();
+    for watch in watches.iter().rev() {
+        let inode = watch.path.inode();
         // Two watches of one instance on one inode, or two at one wd, cannot have been dumped.
-        if group.find_mark(inode).is_some() || inst.wds.lock().get(wd).is_some() {
+        if group.find_mark(inode).is_some() || inst.wds.lock().get(watch.wd).is_some() {
             return Err(EINVAL);
         }
         let mark = MarkRef::new(
@@ -370,7 +401,7 @@ fn restore_watches(group: &Group, ckpt: &Ckpt, made: &mut usize) -> Result {
             Wd::new(),
         )?;
         // The wd is free, so a search from it takes it.
-        alloc_wd(inst, &mark, Some(wd))?;
+        alloc_wd(inst, &mark, Some(watch.wd))?;
         if let Err(e) = mark.attach(inode) {
             inst.remove_from_idr(&mark);
             return Err(e);
