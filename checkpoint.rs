@@ -105,40 +105,38 @@ fn user_ptr(addr: u64) -> Result<UserPtr> {
 /// `RUST_INOTIFY_IOC_DUMP`: reports the instance of `group`, whose file has the open flags
 /// `f_flags`, into the buffers `arg` describes, without changing it.
 ///
-/// `E2BIG` if a buffer is too small, with the sizes needed written back. Add-watch and
-/// rm-watch wait for the watches to be read; events queued meanwhile are in the dump or not,
-/// whole: the events are one snapshot of the queue.
+/// `E2BIG` if a buffer is too small, with the sizes needed written back. The watches are one
+/// snapshot of the group's marks, taken under its mutex (a mark on the group's list has its
+/// wd), and the events one snapshot of the queue: events queued meanwhile are in it or not,
+/// whole. No lock is held across an allocation or a user copy.
 #[inline(never)]
 pub(crate) fn dump(group: &Group, f_flags: u32, arg: usize) -> Result {
     let mut ckpt = read_ckpt(arg)?;
     let inst = group.data();
 
-    let watches = {
-        let _guard = inst.watch_lock.lock();
-        group.collect_marks(|mark| {
-            let wd = mark.data().get();
-            // A mark whose inode is going away is about to be ignored; fdinfo skips it too.
-            let info = mark.inode_info().filter(|_| wd > 0)?;
-            let mut watch = CkptWatch {
-                wd,
-                mask: inotify_mark_user_mask(mark),
-                ino: info.ino,
-                s_dev: info.sdev,
-                fd: -1,
-                handle_type: 0,
-                handle_bytes: 0,
-                f_handle: [0; RUST_INOTIFY_HANDLE_SZ],
-            };
-            if let Some(fh) = &info.fhandle {
-                let bytes = fh.bytes();
-                watch.handle_type = fh.handle_type;
-                // CAST: at most `RUST_INOTIFY_HANDLE_SZ`.
-                watch.handle_bytes = bytes.len() as u32;
-                watch.f_handle[..bytes.len()].copy_from_slice(bytes);
-            }
-            Some(watch)
-        })?
-    };
+    let watches = group.collect_marks(|mark| {
+        let wd = mark.data().get();
+        // A mark whose inode is going away is about to be ignored; fdinfo skips it too.
+        let info = mark.inode_info().filter(|_| wd > 0)?;
+        let mut watch = CkptWatch {
+            wd,
+            mask: inotify_mark_user_mask(mark),
+            ino: info.ino,
+            s_dev: info.sdev,
+            fd: -1,
+            handle_type: 0,
+            handle_bytes: 0,
+            f_handle: [0; RUST_INOTIFY_HANDLE_SZ],
+        };
+        if let Some(fh) = &info.fhandle {
+            let bytes = fh.bytes();
+            watch.handle_type = fh.handle_type;
+            // CAST: at most `RUST_INOTIFY_HANDLE_SZ`.
+            watch.handle_bytes = bytes.len() as u32;
+            watch.f_handle[..bytes.len()].copy_from_slice(bytes);
+        }
+        Some(watch)
+    })?;
     let (events, nr_events) = snapshot_events(inst, ckpt.events_len as usize)?;
 
     ckpt.next_wd = inst_next_wd(inst);
