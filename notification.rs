@@ -301,8 +301,16 @@ impl Notification {
 
     /// Takes back a dequeued event: keeps the overflow event for reuse, drops any other.
     pub(crate) fn recycle(&mut self, event: ListArc<Event>) {
+        drop(self.keep_overflow(event));
+    }
+
+    /// Keeps `event` for reuse if it is the overflow event; returns it otherwise.
+    fn keep_overflow(&mut self, event: ListArc<Event>) -> Option<ListArc<Event>> {
         if event.wd == -1 && event.mask == IN_Q_OVERFLOW && self.overflow.is_none() {
             self.overflow = Some(event);
+            None
+        } else {
+            Some(event)
         }
     }
 
@@ -380,9 +388,7 @@ impl Notification {
     pub(crate) fn clear(&mut self) -> List<Event> {
         let mut cleared = List::new();
         while let Some(event) = self.pop() {
-            if event.wd == -1 && event.mask == IN_Q_OVERFLOW && self.overflow.is_none() {
-                self.overflow = Some(event);
-            } else {
+            if let Some(event) = self.keep_overflow(event) {
                 cleared.push_back(event);
             }
         }
