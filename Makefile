@@ -7,6 +7,7 @@
 #   make check              set up, build the debug kernel, run every test in a QEMU guest
 #   make demo               set up, build the lean kernel, boot it and show the module working
 #   make bench              the lean kernel under QEMU -icount: Rust/kernel instruction ratios
+#   make profile METRIC=M   instructions per symbol of bench metric M on each backend (dev tool)
 #   make preload            librust_inotify_preload.so (LD_PRELOAD: programs use the device)
 #   make preload-install    install it into $(DESTDIR)$(PREFIX)/lib (PREFIX=/usr/local)
 #   make dkms-check         `dkms build` of the module against the debug kernel, in a temp tree
@@ -44,7 +45,7 @@ ifeq ($(KDIR),$(DEBUG_KDIR))
 KERNEL_DEP := kernel-debug
 endif
 
-.PHONY: all modules modules_install clean setup kernel kernel-debug kernel-lean check demo bench \
+.PHONY: all modules modules_install clean setup kernel kernel-debug kernel-lean check demo bench profile \
 	tests-debug tests-lean module-debug module-lean module-nocr clippy rustfmt rustfmt-check \
 	preload preload-install dkms-check criu-fetch criu-plugin criu-plugin-install
 
@@ -163,6 +164,12 @@ demo: tests-lean
 
 bench: tests-lean
 	@bash $(TOP)/scripts/run-guest.sh bench $(BUILD) lean
+
+# make profile METRIC=event_unmerged: where one bench metric's instructions go, symbol by
+# symbol, on each backend (scripts/profile/; a development tool, not part of check or bench).
+profile: tests-lean
+	@bash $(TOP)/scripts/profile/build-plugin.sh $(BUILD)
+	@PROFILE_METRIC=$(METRIC) bash $(TOP)/scripts/run-guest.sh profile $(BUILD) lean
 
 clean:
 	rm -rf $(MODDIR) $(NOCRDIR) $(BUILD)/module-debug $(BUILD)/module-lean \

@@ -8,6 +8,7 @@
 #          missing or short plan, a guest that does not finish, any kernel splat, or a guest that
 #          brought up fewer CPUs than it was given).
 #   demo:  shows the module at work (lean kernel).
+#   profile: instructions per symbol of one bench metric on each backend (make profile).
 #   bench: two boots of the lean kernel. The first under `-icount shift=0,sleep=off`, where guest
 #          time counts executed instructions (1 ns each), for the paired Rust/kernel metrics; the
 #          second without icount, so that both CPUs run at once, for the wall-clock ones. Then
@@ -101,6 +102,23 @@ bench)
 	fi
 	cat "$build/bench/report.txt"
 	exit "${rc:-0}"
+	;;
+profile)
+	# make profile METRIC=NAME: one icount boot per backend running only that metric, under
+	# scripts/profile/insn-profile.so, which counts the instructions of every block; then
+	# scripts/profile/report.py prints instructions per operation, symbol by symbol.
+	metric=${PROFILE_METRIC:?PROFILE_METRIC is needed}
+	dir=$build/profile
+	cpus=1
+	for be in kernel rust; do
+		GUEST_APPEND="norandmaps ri_profile=$metric:$be ${GUEST_APPEND:-}" \
+			boot profile "${GUEST_TIMEOUT:-3000}" -icount shift=0,sleep=off -rtc clock=vm \
+			-plugin "$dir/insn-profile.so,out=$dir/$metric-$be.blocks"
+		verdict
+		cp "$output" "$dir/$metric-$be.log"
+	done
+	exec python3 "$top/scripts/profile/report.py" --vmlinux "$build/kernel-$variant/vmlinux" \
+		"$dir/$metric"
 	;;
 *)
 	echo "run-guest: unknown mode '$mode'" >&2

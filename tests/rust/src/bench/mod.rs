@@ -129,6 +129,13 @@ pub(crate) enum Aggregate {
     Median,
 }
 
+/// `RI_PROFILE=METRIC:BACKEND` (`make profile`): run only that metric, on only that backend.
+fn profiling() -> Option<(String, String)> {
+    let v = std::env::var("RI_PROFILE").ok()?;
+    let (metric, backend) = v.split_once(':')?;
+    Some((metric.to_string(), backend.to_string()))
+}
+
 /// Runs `round` on both backends for `rounds` counted rounds each and prints the metrics.
 ///
 /// `round` measures every metric of `metrics` once, in that order. One warm-up round per backend
@@ -145,6 +152,23 @@ where
     F: FnMut(&dyn Backend) -> Result<Vec<Sample>, String>,
 {
     let backends: [&dyn Backend; 2] = [&KERNEL, &RUST];
+    if let Some((name, backend)) = profiling() {
+        // `make profile`: one metric on one backend, its warm-up and counted rounds, nothing
+        // else (the QEMU plugin counts the instructions).
+        let Some(m) = metrics.iter().position(|m| m.name == name) else {
+            return Ok(());
+        };
+        let Some(be) = backends.iter().find(|b| b.name() == backend) else {
+            return Err(format!("RI_PROFILE: no backend {backend}"));
+        };
+        let mut ops = 0.0;
+        for _ in 0..=rounds {
+            let s = round(*be)?;
+            ops += s.get(m).map_or(0.0, |s| s.ops);
+        }
+        out!("profile-ops: {name} {backend} {ops}");
+        return Ok(());
+    }
     let mut got: [Vec<Vec<Sample>>; 2] = [Vec::new(), Vec::new()];
     let check = |s: Vec<Sample>, name: &str| -> Result<Vec<Sample>, String> {
         if s.len() != metrics.len() {
@@ -362,6 +386,9 @@ pub fn run(ctx: &Ctx) -> i32 {
         pin_to_cpu0();
         let files = Files::new(icount::MASS)?;
         icount::run(&files)?;
+        if profiling().is_some() {
+            return Ok(());
+        }
         restore::run(&files)
     })())
 }
