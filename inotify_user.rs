@@ -383,39 +383,58 @@ pub(crate) fn poll(inst: &Instance, file: &File, table: &PollTable<'_>) -> u32 {
 
 /// `inotify_ioctl`, plus the add-watch and rm-watch ioctls that stand for upstream's system
 /// calls. Unknown commands give `ENOTTY`.
+///
+/// The commands are tested one by one, each with its own return, as upstream's two-case switch
+/// compiles: SETNEXTWD first, as upstream tests it, then the add, then FIONREAD; the rest out of
+/// line. A `match` over all six became a binary search whose every path paid the others'
+/// compares and register saves.
 #[inline(always)]
+pub(crate) fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    // Compiled in only with checkpoint/restore, as upstream's is; else `ENOTTY` below.
+    #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
+    if cmd == INOTIFY_IOC_SETNEXTWD {
+        // The argument is the value itself, as upstream takes it.
+        if !(1..=i32::MAX as usize).contains(&arg) {
+            return Err(EINVAL);
+        }
+        // CAST: `arg` is at most INT_MAX, checked above.
+        group.data().wds.lock().set_cursor(arg as u32);
+        return Ok(0);
+    }
+    if cmd == FIONREAD {
+        // Tested after SETNEXTWD and the add (`cold_path` orders the compares): it is O(1)
+        // here, where upstream walks the queue, so it can afford two more compares; SETNEXTWD,
+        // which upstream's switch tests first, could not.
+        core::hint::cold_path();
+        // O(1): the queue keeps the count that upstream sums up here.
+        let bytes = group.data().notification.lock().bytes();
+        let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
+        put_user_i32(bytes, UserPtr::from_addr(arg))?;
+        return Ok(0);
+    }
+    if cmd == RUST_INOTIFY_IOC_ADD_WATCH {
+        return add_watch(group, arg).map(|wd| wd as isize);
+    }
+    core::hint::cold_path();
+    ioctl_rare(file, cmd, arg, group).map(|()| 0)
+}
+
+/// The commands a program issues once per watch removed or per checkpoint, out of line. The
+/// parameters come in the order of the `unlocked_ioctl` entry's registers, so that the hot
+/// commands' path does not shuffle them for this call.
+#[inline(never)]
 #[cfg_attr(
     not(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd))),
     expect(unused_variables)
 )]
-pub(crate) fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<isize> {
-    let inst = group.data();
+fn ioctl_rare(file: &File, cmd: u32, arg: usize, group: &Group) -> Result {
     match cmd {
-        FIONREAD => {
-            // O(1): the queue keeps the count that upstream sums up here.
-            let bytes = inst.notification.lock().bytes();
-            let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
-            put_user_i32(bytes, UserPtr::from_addr(arg))?;
-            Ok(0)
-        }
-        // Compiled in only with checkpoint/restore, as upstream's is; else `ENOTTY` below.
+        RUST_INOTIFY_IOC_RM_WATCH => rm_watch(group, arg),
+        // Checkpoint/restore, for CRIU's plugin: with checkpoint/restore only.
         #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
-        INOTIFY_IOC_SETNEXTWD => {
-            // The argument is the value itself, as upstream takes it.
-            if !(1..=i32::MAX as usize).contains(&arg) {
-                return Err(EINVAL);
-            }
-            // CAST: `arg` is at most INT_MAX, checked above.
-            inst.wds.lock().set_cursor(arg as u32);
-            Ok(0)
-        }
-        // Checkpoint/restore, for CRIU's plugin: with checkpoint/restore too.
+        RUST_INOTIFY_IOC_DUMP => checkpoint::dump(group, file.flags(), arg),
         #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
-        RUST_INOTIFY_IOC_DUMP => checkpoint::dump(group, file.flags(), arg).map(|()| 0),
-        #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
-        RUST_INOTIFY_IOC_RESTORE => checkpoint::restore(group, arg).map(|()| 0),
-        RUST_INOTIFY_IOC_ADD_WATCH => add_watch(group, arg).map(|wd| wd as isize),
-        RUST_INOTIFY_IOC_RM_WATCH => rm_watch(group, arg).map(|()| 0),
+        RUST_INOTIFY_IOC_RESTORE => checkpoint::restore(group, arg),
         _ => Err(ENOTTY),
     }
 }
