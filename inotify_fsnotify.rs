@@ -33,7 +33,10 @@ use crate::{
         DECIDE_FIRST,
         NO_MERGE, //
     },
-    slab::KmemCache,
+    slab::{
+        Gfp,
+        KmemCache, //
+    },
     uapi::{
         IN_DELETE_SELF,
         IN_IGNORED,
@@ -118,7 +121,7 @@ impl Instance {
                 return Ok(true);
             }
         }
-        let event = match Event::new(wd, mask, cookie, name, GFP_KERNEL_ACCOUNT) {
+        let event = match Event::new(wd, mask, cookie, name, Gfp::KernelAccount) {
             Ok(event) => event,
             Err(e) => {
                 // Treat an event lost to ENOMEM as a queue overflow, so that user space knows.

@@ -229,6 +229,34 @@ impl<T: Zeroable> KmemCache<T> {
     }
 }
 
+/// Allocates `size` bytes from the `kmalloc` caches (`kmalloc()`), uninitialised.
+///
+/// For objects whose size is known only at run time, as upstream's events with their names
+/// are. The memory is aligned to at least `ARCH_KMALLOC_MINALIGN` (8 bytes). `ENOMEM` if memory
+/// is short or `size` is 0.
+#[inline]
+pub(crate) fn kmalloc(size: usize, flags: Gfp) -> Result<NonNull<u8>> {
+    if size == 0 {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `__kmalloc_noprof()` may be called with any size and flags; it returns null or
+    // `size` bytes of memory that are the caller's until `kfree()`.
+    let ptr = unsafe { kernel::bindings::__kmalloc_noprof(size, flags.raw()) };
+    NonNull::new(ptr.cast()).ok_or(ENOMEM)
+}
+
+/// Frees memory from [`kmalloc`] (`kfree()`).
+///
+/// # Safety
+///
+/// `ptr` came from [`kmalloc`] and is not used after this call; whatever it holds is not
+/// dropped.
+#[inline]
+pub(crate) unsafe fn kfree(ptr: NonNull<u8>) {
+    // SAFETY: `ptr` is a live `kmalloc` allocation that the caller gives up.
+    unsafe { kernel::bindings::kfree(ptr.as_ptr().cast()) }
+}
+
 #[kunit_tests(rust_inotify_slab)]
 mod tests {
     use super::*;
