@@ -121,7 +121,11 @@ impl Instance {
                 return Ok(true);
             }
         }
-        let event = match Event::new(wd, mask, cookie, name, Gfp::KernelAccount) {
+        // Whoever is interested in the event pays for its allocation.
+        let event = mark
+            .group()
+            .with_memcg(|| Event::new(wd, mask, cookie, name, Gfp::KernelAccount));
+        let event = match event {
             Ok(event) => event,
             Err(e) => {
                 // Treat an event lost to ENOMEM as a queue overflow, so that user space knows.

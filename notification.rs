@@ -245,7 +245,9 @@ impl<'a> EventRef<'a> {
         header.mask & IN_IGNORED == 0
             && header.mask == mask
             && header.record.wd == wd
-            && self.name() == name
+            && header.name_len as usize == name.len()
+            // Most events have no name: no byte compare for them.
+            && (name.is_empty() || self.name() == name)
     }
 
     /// Whether this is an overflow event.
