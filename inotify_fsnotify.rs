@@ -121,10 +121,11 @@ impl Instance {
                 return Ok(true);
             }
         }
-        // Whoever is interested in the event pays for its allocation.
+        // Whoever is interested in the event pays for its allocation. Do not trigger the OOM
+        // killer in the monitoring memcg, as it may have security repercussions.
         let event = mark
             .group()
-            .with_memcg(|| Event::new(wd, mask, cookie, name, Gfp::KernelAccount));
+            .with_memcg(|| Event::new(wd, mask, cookie, name, Gfp::KernelAccountMayFail));
         let event = match event {
             Ok(event) => event,
             Err(e) => {

@@ -53,6 +53,10 @@ pub(crate) enum Gfp {
     Kernel,
     /// `GFP_KERNEL_ACCOUNT`: may sleep; charged to the current memory cgroup.
     KernelAccount,
+    /// `GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL`: as [`Gfp::KernelAccount`], but fails rather
+    /// than invoke the OOM killer (upstream inotify's events: an event must not OOM-kill in the
+    /// memory cgroup it is charged to).
+    KernelAccountMayFail,
 }
 
 impl Gfp {
@@ -61,14 +65,21 @@ impl Gfp {
         match self {
             Self::Kernel => kernel::bindings::GFP_KERNEL,
             Self::KernelAccount => kernel::bindings::GFP_KERNEL_ACCOUNT,
+            Self::KernelAccountMayFail => {
+                kernel::bindings::GFP_KERNEL_ACCOUNT
+                    | 1 << kernel::bindings::___GFP_RETRY_MAYFAIL_BIT
+            }
         }
     }
 
     /// The same flags for the kernel crate's allocators ([`KBox`], [`KVec`]).
+    ///
+    /// `kernel::alloc::Flags` has no `__GFP_RETRY_MAYFAIL`: [`Gfp::KernelAccountMayFail`] is
+    /// `GFP_KERNEL_ACCOUNT` there, which may try harder before it fails.
     pub(crate) fn flags(self) -> kernel::alloc::Flags {
         match self {
             Self::Kernel => GFP_KERNEL,
-            Self::KernelAccount => GFP_KERNEL_ACCOUNT,
+            Self::KernelAccount | Self::KernelAccountMayFail => GFP_KERNEL_ACCOUNT,
         }
     }
 }
