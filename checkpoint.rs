@@ -22,7 +22,6 @@
 
 use kernel::{
     fs::file::flags::O_NONBLOCK,
-    list::List,
     prelude::*,
     sync::atomic::Relaxed,
     transmute::{
@@ -54,9 +53,11 @@ use crate::{
     },
     notification::{
         Event,
+        EventList,
         DECIDE_FIRST, //
     },
     params as limits,
+    slab::Gfp,
     uapi::*,
     ucounts::Kind, //
 };
@@ -416,7 +417,7 @@ fn restore_watches(group: &Group, watches: &[Watch], made: &mut usize) -> Result
 /// [`EVENT_MASK_BITS`]; a name of at least one byte without `/`, NUL-padded to `len`, a multiple
 /// of 16. `EINVAL` otherwise, or if the records do not fill `events_len` exactly; `ENOSPC` if
 /// there are more than the queue holds.
-fn read_events(ckpt: &Ckpt, max_events: usize) -> Result<List<Event>> {
+fn read_events(ckpt: &Ckpt, max_events: usize) -> Result<EventList> {
     let count = ckpt.nr_events as usize;
     let len = ckpt.events_len as usize;
     // As `q_len`: at most `max_events` events, plus the overflow event. Checked again below,
@@ -425,7 +426,7 @@ fn read_events(ckpt: &Ckpt, max_events: usize) -> Result<List<Event>> {
         return Err(ENOSPC);
     }
     let mut reader = UserSlice::new(user_ptr(ckpt.events)?, len).reader();
-    let mut events = List::new();
+    let mut events = EventList::new();
     let mut overflow = false;
     let mut name = KVec::new();
     for _ in 0..count {
@@ -474,7 +475,7 @@ fn read_events(ckpt: &Ckpt, max_events: usize) -> Result<List<Event>> {
             mask,
             cookie,
             &name[..name_len],
-            GFP_KERNEL_ACCOUNT,
+            Gfp::KernelAccount,
         )?);
     }
     if !reader.is_empty() {

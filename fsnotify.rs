@@ -87,8 +87,8 @@ pub(crate) trait Backend: Sized + Send + Sync + 'static {
 
     /// An event on an inode that `mark` watches (`handle_inode_event`).
     ///
-    /// `name` is the name of the child the event happened to, for a directory's mark. Memory the
-    /// callback allocates with `__GFP_ACCOUNT` is charged to the memory cgroup of the task that
+    /// `name` is the name of the child the event happened to, for a directory's mark. Memory
+    /// allocated within [`Group::with_memcg`] is charged to the memory cgroup of the task that
     /// created the group. Runs inside fsnotify's SRCU read section; may sleep.
     fn handle_inode_event(
         &self,
@@ -257,6 +257,19 @@ impl<T: Backend> Group<T> {
         // SAFETY: By the type invariant, the private data is a `T` that the group owns for as
         // long as it lives, which is at least as long as `self` is borrowed.
         unsafe { &*(*group_private(self.as_ptr())).cast::<T>() }
+    }
+
+    /// Runs `f` with the group's memory cgroup active (`set_active_memcg(group->memcg)`): what
+    /// it allocates with `__GFP_ACCOUNT` is charged to the task that created the group, as
+    /// upstream's backends charge their events (whoever is interested in an event pays for it).
+    #[inline]
+    pub(crate) fn with_memcg<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: The group is alive and holds its memcg reference until it is freed.
+        let old = unsafe { bindings::set_active_memcg((*self.as_ptr()).memcg) };
+        let ret = f();
+        // SAFETY: Restores what was active before.
+        unsafe { bindings::set_active_memcg(old) };
+        ret
     }
 
     /// Sends `SIGIO` to the owners of the group's `O_ASYNC` files (`kill_fasync()`).
@@ -779,14 +792,7 @@ impl<T: Backend> OpsTable<T> {
             let len = (*name).__bindgen_anon_1.__bindgen_anon_1.len;
             core::slice::from_raw_parts((*name).name, len as usize)
         });
-        // Whoever is interested in the event pays for its allocation, as upstream's
-        // `inotify_handle_inode_event()` has it.
-        // SAFETY: The group holds its memcg reference until it is freed.
-        let old_memcg = unsafe { bindings::set_active_memcg((*group.as_ptr()).memcg) };
-        let ret = T::handle_inode_event(group.data(), mark, mask, name, cookie);
-        // SAFETY: Restores what was active before.
-        unsafe { bindings::set_active_memcg(old_memcg) };
-        match ret {
+        match T::handle_inode_event(group.data(), mark, mask, name, cookie) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }

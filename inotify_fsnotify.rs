@@ -33,7 +33,10 @@ use crate::{
         DECIDE_FIRST,
         NO_MERGE, //
     },
-    slab::KmemCache,
+    slab::{
+        Gfp,
+        KmemCache, //
+    },
     uapi::{
         IN_DELETE_SELF,
         IN_IGNORED,
@@ -118,7 +121,12 @@ impl Instance {
                 return Ok(true);
             }
         }
-        let event = match Event::new(wd, mask, cookie, name, GFP_KERNEL_ACCOUNT) {
+        // Whoever is interested in the event pays for its allocation. Do not trigger the OOM
+        // killer in the monitoring memcg, as it may have security repercussions.
+        let event = mark
+            .group()
+            .with_memcg(|| Event::new(wd, mask, cookie, name, Gfp::KernelAccountMayFail));
+        let event = match event {
             Ok(event) => event,
             Err(e) => {
                 // Treat an event lost to ENOMEM as a queue overflow, so that user space knows.

@@ -69,7 +69,7 @@ use crate::{
         MAY_READ, //
     },
     notification::{
-        Event,
+        EventRef,
         Notification,
         DECIDE_FIRST,
         NO_MERGE, //
@@ -286,46 +286,30 @@ pub(crate) fn release(group: &Group) {
     WD_NODES.lock().absorb(spare);
 }
 
-/// The 16-byte `struct inotify_event` header.
-fn event_header(wd: i32, mask: u32, cookie: u32, len: u32) -> [u8; EVENT_SIZE] {
-    let mut header = [0u8; EVENT_SIZE];
-    let fields = [
-        wd.to_ne_bytes(),
-        mask.to_ne_bytes(),
-        cookie.to_ne_bytes(),
-        len.to_ne_bytes(),
-    ];
-    header.copy_from_slice(fields.as_flattened());
-    header
-}
+/// The record of the overflow event: a `struct inotify_event` with wd -1, `IN_Q_OVERFLOW`, no
+/// cookie and no name.
+const OVERFLOW_RECORD: [u8; EVENT_SIZE] = {
+    let mut record = [0u8; EVENT_SIZE];
+    let wd = (-1i32).to_ne_bytes();
+    let mask = IN_Q_OVERFLOW.to_ne_bytes();
+    let mut i = 0;
+    while i < 4 {
+        record[i] = wd[i];
+        record[4 + i] = mask[i];
+        i += 1;
+    }
+    record
+};
 
-/// `copy_event_to_user`: writes one event record: the header, the name, then NULs up to the
+/// `copy_event_to_user`: writes one event's record: the header, the name, then NULs up to the
 /// padded length (`round_event_name_len`); returns its length.
 ///
-/// Names can be longer than `NAME_MAX` (FUSE allows up to 4095 bytes), so the record is written
-/// in parts rather than assembled in a buffer.
-fn copy_event_to_user(event: &Event, writer: &mut UserSliceWriter) -> Result<usize> {
-    let padded = event.padded_name_len();
-    // CAST: names come from `struct qstr`, whose length is a `u32`.
-    let header = event_header(
-        event.wd,
-        inotify_mask_to_arg(event.mask),
-        event.cookie,
-        padded as u32,
-    );
-    writer.write_slice(&header)?;
-    if padded > 0 {
-        writer.write_slice(event.name())?;
-        // At least one NUL, at most EVENT_ALIGN: nothing of kernel memory reaches user space.
-        let nuls = [0u8; EVENT_ALIGN];
-        writer.write_slice(nuls.get(..padded - event.name().len()).ok_or(EINVAL)?)?;
-    }
-    Ok(EVENT_SIZE + padded)
-}
-
-/// `inotify_mask_to_arg`: the bits of an event's mask that user space sees.
-fn inotify_mask_to_arg(mask: u32) -> u32 {
-    mask & (IN_ALL_EVENTS | IN_ISDIR | IN_UNMOUNT | IN_IGNORED | IN_Q_OVERFLOW)
+/// The event keeps its record as `read` returns it, so this is one copy; nothing of kernel
+/// memory but the record reaches user space.
+fn copy_event_to_user(event: EventRef<'_>, writer: &mut UserSliceWriter) -> Result<usize> {
+    let record = event.record();
+    writer.write_slice(record)?;
+    Ok(record.len())
 }
 
 /// `inotify_read` with `get_one_event`: whole events only, oldest first.
@@ -357,16 +341,16 @@ pub(crate) fn read(inst: &Instance, mut writer: UserSliceWriter, nonblock: bool)
                 }
             }
         };
-        if event.wd == -1 {
+        if event.get().wd() == -1 {
             // The overflow event goes straight back to the queue's reserve, so that it can be
             // queued again while this copy is made, as upstream's static overflow event can.
             queue.recycle(event);
             drop(queue);
-            writer.write_slice(&event_header(-1, IN_Q_OVERFLOW, 0, 0))?;
+            writer.write_slice(&OVERFLOW_RECORD)?;
             copied += EVENT_SIZE;
         } else {
             drop(queue);
-            copied += copy_event_to_user(&event, &mut writer)?;
+            copied += copy_event_to_user(event.get(), &mut writer)?;
         }
     }
 }

@@ -13,138 +13,355 @@
 //! event, which counts in the length like upstream's `q_len`. It also keeps the number of bytes
 //! a read would return, so that `FIONREAD` is O(1) where upstream walks the list.
 
-use kernel::{
-    alloc::Flags,
-    list::{
-        List,
-        ListArc,
-        ListLinks, //
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+use kernel::prelude::*;
+
+use crate::{
+    slab::{
+        kfree,
+        kmalloc,
+        Gfp, //
     },
-    prelude::*, //
+    uapi::{
+        InotifyEvent,
+        EVENT_ALIGN,
+        EVENT_SIZE,
+        IN_ALL_EVENTS,
+        IN_IGNORED,
+        IN_ISDIR,
+        IN_Q_OVERFLOW,
+        IN_UNMOUNT, //
+    },
 };
 
-use crate::uapi::{
-    EVENT_ALIGN,
-    EVENT_SIZE,
-    IN_IGNORED,
-    IN_Q_OVERFLOW, //
-};
+/// The start of an event's allocation (`struct inotify_event_info`); the record's padded name
+/// follows it.
+///
+/// The event keeps the record that `read` returns for it, name and NUL padding included, so
+/// that a read is one copy from the event to user space.
+#[repr(C)]
+struct EventHeader {
+    /// The next event of the [`EventList`] the event is on.
+    next: Option<NonNull<EventHeader>>,
+    /// The fsnotify mask as the event was reported: what merging compares, and what a
+    /// checkpoint keeps.
+    mask: u32,
+    /// The name's length, without its NULs.
+    name_len: u32,
+    /// The record's fixed part, with the mask that user space sees (`inotify_mask_to_arg`).
+    record: InotifyEvent,
+}
 
-/// One queued event (`struct inotify_event_info`).
-#[pin_data]
+/// `inotify_mask_to_arg` (of `inotify_user.c`): the bits of an event's mask that user space
+/// sees.
+fn inotify_mask_to_arg(mask: u32) -> u32 {
+    mask & (IN_ALL_EVENTS | IN_ISDIR | IN_UNMOUNT | IN_IGNORED | IN_Q_OVERFLOW)
+}
+
+/// The padded name length of a record (`round_event_name_len`): 0 without a name, else the
+/// name and at least one NUL rounded up to a multiple of [`EVENT_ALIGN`].
+fn round_event_name_len(len: usize) -> Option<usize> {
+    if len == 0 {
+        Some(0)
+    } else {
+        len.checked_add(1)?.checked_next_multiple_of(EVENT_ALIGN)
+    }
+}
+
+/// One queued event (`struct inotify_event_info`), owned: one `kmalloc` allocation, freed on
+/// drop, as upstream's.
+///
+/// # Invariants
+///
+/// `ptr` is the start of a `kmalloc` allocation of `size_of::<EventHeader>() + record.len`
+/// bytes that this object owns, where an initialised [`EventHeader`] is followed by
+/// `record.len` initialised bytes: the name's `name_len` bytes, then NULs. `record.len` is
+/// `round_event_name_len(name_len)`.
 pub(crate) struct Event {
-    /// The watch descriptor, -1 for the overflow event.
-    pub(crate) wd: i32,
-    /// The fsnotify mask as the event was reported; `read` turns it into the user's.
-    pub(crate) mask: u32,
-    /// The rename cookie.
-    pub(crate) cookie: u32,
-    /// The name without its NUL, empty for events on the watched object itself.
-    name: EventName,
-    #[pin]
-    links: ListLinks,
+    ptr: NonNull<EventHeader>,
 }
 
-/// Names up to this long are kept inside the event, so that the event is one allocation, as
-/// upstream's `struct inotify_event_info` with its flexible `name[]` is. Longer names (rare:
-/// most file names are short) take a second allocation.
-const NAME_INLINE: usize = 40;
-
-/// The name of an [`Event`].
-enum EventName {
-    /// A name of at most [`NAME_INLINE`] bytes, in the event itself.
-    Inline {
-        /// The name's length.
-        len: u8,
-        /// The name in its first `len` bytes.
-        bytes: [u8; NAME_INLINE],
-    },
-    /// A longer name.
-    Heap(KVec<u8>),
-}
-
-impl EventName {
-    /// Copies `name`, allocating only if it is longer than [`NAME_INLINE`].
-    fn new(name: &[u8], flags: Flags) -> Result<Self> {
-        match u8::try_from(name.len()) {
-            Ok(len) if name.len() <= NAME_INLINE => {
-                let mut bytes = [0; NAME_INLINE];
-                bytes[..name.len()].copy_from_slice(name);
-                Ok(Self::Inline { len, bytes })
-            }
-            _ => {
-                let mut owned = KVec::with_capacity(name.len(), flags)?;
-                owned.extend_from_slice(name, flags)?;
-                Ok(Self::Heap(owned))
-            }
-        }
-    }
-
-    /// The name's bytes.
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            // `len` is at most `NAME_INLINE` (set by `new`), so the range is in bounds.
-            Self::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(&[]),
-            Self::Heap(name) => name,
-        }
-    }
-}
-
-kernel::list::impl_list_arc_safe! {
-    impl ListArcSafe<0> for Event { untracked; }
-}
-kernel::list::impl_list_item! {
-    impl ListItem<0> for Event { using ListLinks { self.links }; }
-}
+// SAFETY: An event is plain memory that its owner may free from any thread.
+unsafe impl Send for Event {}
+// SAFETY: A shared event is only read.
+unsafe impl Sync for Event {}
 
 impl Event {
-    /// Allocates an event; `name` is copied.
-    pub(crate) fn new(
-        wd: i32,
-        mask: u32,
-        cookie: u32,
-        name: &[u8],
-        flags: Flags,
-    ) -> Result<ListArc<Self>> {
-        let name = EventName::new(name, flags)?;
-        ListArc::pin_init(
-            try_pin_init!(Self {
-                wd,
+    /// Allocates an event, with its name copied and padded (`name` without a NUL).
+    pub(crate) fn new(wd: i32, mask: u32, cookie: u32, name: &[u8], flags: Gfp) -> Result<Self> {
+        // Names come from `struct qstr`, whose length is a `u32`.
+        let name_len = u32::try_from(name.len()).map_err(|_| ENAMETOOLONG)?;
+        let padded = round_event_name_len(name.len()).ok_or(ENAMETOOLONG)?;
+        let len = u32::try_from(padded).map_err(|_| ENAMETOOLONG)?;
+        let size = size_of::<EventHeader>()
+            .checked_add(padded)
+            .ok_or(ENAMETOOLONG)?;
+        let ptr = kmalloc(size, flags)?.cast::<EventHeader>();
+        // SAFETY: The allocation is `size` bytes, aligned to 8 (`kmalloc`): room for the header
+        // and `padded` bytes after it. When there is a name, `padded` is a multiple of 16 of at
+        // least 16, so its last 16 bytes are two aligned `u64`s after the header (which is a
+        // multiple of 8 long); the name, shorter than `padded`, is copied over them from the
+        // start, and the NULs after it remain.
+        unsafe {
+            ptr.as_ptr().write(EventHeader {
+                next: None,
                 mask,
-                cookie,
-                name,
-                links <- ListLinks::new(),
-            }),
-            flags,
-        )
+                name_len,
+                record: InotifyEvent {
+                    wd,
+                    mask: inotify_mask_to_arg(mask),
+                    cookie,
+                    len,
+                },
+            });
+            if padded > 0 {
+                let tail = ptr
+                    .as_ptr()
+                    .cast::<u8>()
+                    .add(size - EVENT_ALIGN)
+                    .cast::<u64>();
+                tail.write(0);
+                tail.add(1).write(0);
+                core::ptr::copy_nonoverlapping(
+                    name.as_ptr(),
+                    ptr.as_ptr().add(1).cast::<u8>(),
+                    name.len(),
+                );
+            }
+        }
+        // INVARIANT: The header and `padded` bytes of name and NULs are written, as described.
+        Ok(Self { ptr })
+    }
+
+    /// A view of the event.
+    pub(crate) fn get(&self) -> EventRef<'_> {
+        EventRef {
+            ptr: self.ptr,
+            _event: PhantomData,
+        }
+    }
+
+    /// Gives up ownership, for an [`EventList`].
+    fn into_raw(self) -> NonNull<EventHeader> {
+        let ptr = self.ptr;
+        core::mem::forget(self);
+        ptr
+    }
+
+    /// Takes back ownership of an event from [`Event::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from [`Event::into_raw`], and this is its only new owner.
+    unsafe fn from_raw(ptr: NonNull<EventHeader>) -> Self {
+        // INVARIANT: As when `into_raw` gave it up.
+        Self { ptr }
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the event owns its `kmalloc` allocation, which holds
+        // nothing to drop.
+        unsafe { kfree(self.ptr.cast()) }
+    }
+}
+
+/// A shared view of an event, owned by an [`Event`] or an [`EventList`] for `'a`.
+///
+/// Not a `&EventHeader`: the event's name lies beyond the header, and is reached through the
+/// allocation's own pointer.
+///
+/// # Invariants
+///
+/// `ptr` is an event as [`Event`]'s invariant describes, not written for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct EventRef<'a> {
+    ptr: NonNull<EventHeader>,
+    _event: PhantomData<&'a Event>,
+}
+
+impl<'a> EventRef<'a> {
+    /// The header.
+    fn header(self) -> &'a EventHeader {
+        // SAFETY: By the type invariant, an initialised header not written for `'a`.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The watch descriptor, -1 for the overflow event.
+    pub(crate) fn wd(self) -> i32 {
+        self.header().record.wd
+    }
+
+    /// The fsnotify mask as the event was reported.
+    pub(crate) fn mask(self) -> u32 {
+        self.header().mask
     }
 
     /// The name without its NUL, empty for events on the watched object itself.
-    pub(crate) fn name(&self) -> &[u8] {
-        self.name.as_bytes()
+    pub(crate) fn name(self) -> &'a [u8] {
+        // SAFETY: By the type invariant, `name_len` initialised bytes follow the header in
+        // its allocation, which is not written for `'a`.
+        unsafe {
+            core::slice::from_raw_parts(
+                self.ptr.as_ptr().add(1).cast::<u8>(),
+                self.header().name_len as usize,
+            )
+        }
     }
 
-    /// The name's length once padded (`round_event_name_len`): 0 without a name, else the name
-    /// and at least one NUL rounded up to a multiple of [`EVENT_ALIGN`].
-    pub(crate) fn padded_name_len(&self) -> usize {
-        let len = self.name().len();
-        if len == 0 {
-            0
-        } else {
-            (len + 1).next_multiple_of(EVENT_ALIGN)
-        }
+    /// The name's length once padded (`round_event_name_len`).
+    pub(crate) fn padded_name_len(self) -> usize {
+        self.header().record.len as usize
     }
 
     /// The size of the record `read` returns for this event.
-    pub(crate) fn record_len(&self) -> usize {
+    pub(crate) fn record_len(self) -> usize {
         EVENT_SIZE + self.padded_name_len()
+    }
+
+    /// The record `read` returns for this event: `struct inotify_event` with the mask user space
+    /// sees, then the name padded with NULs.
+    pub(crate) fn record(self) -> &'a [u8] {
+        // SAFETY: By the type invariant, the header's `record` (16 bytes, `repr(C)` with no
+        // padding) is followed by `record.len` initialised bytes, all in the allocation and
+        // not written for `'a`.
+        unsafe {
+            core::slice::from_raw_parts(
+                (&raw const (*self.ptr.as_ptr()).record).cast::<u8>(),
+                self.record_len(),
+            )
+        }
     }
 
     /// `event_compare`: whether an event (`wd`, `mask`, `name`) merges into `self`, the newest
     /// queued event.
-    fn merges(&self, wd: i32, mask: u32, name: &[u8]) -> bool {
+    fn merges(self, wd: i32, mask: u32, name: &[u8]) -> bool {
+        let header = self.header();
         // An IN_IGNORED event is never merged onto: the watch's wd is gone after it.
-        self.mask & IN_IGNORED == 0 && self.mask == mask && self.wd == wd && self.name() == name
+        header.mask & IN_IGNORED == 0
+            && header.mask == mask
+            && header.record.wd == wd
+            && header.name_len as usize == name.len()
+            // Most events have no name: no byte compare for them.
+            && (name.is_empty() || self.name() == name)
+    }
+
+    /// Whether this is an overflow event.
+    fn is_overflow(self) -> bool {
+        self.wd() == -1 && self.mask() == IN_Q_OVERFLOW
+    }
+}
+
+/// A list of events, oldest first, linked through the events themselves (upstream's list of
+/// `struct fsnotify_event`): queueing and dequeueing allocate nothing.
+///
+/// # Invariants
+///
+/// - `head` is `None` exactly when the list is empty, and then `tail` is `None` too.
+/// - Following `next` from `head` visits each of the list's events once and ends at `tail`,
+///   whose `next` is `None`.
+/// - The list owns its events: each came from [`Event::into_raw`].
+pub(crate) struct EventList {
+    head: Option<NonNull<EventHeader>>,
+    tail: Option<NonNull<EventHeader>>,
+}
+
+// SAFETY: The list owns its events, which are `Send`.
+unsafe impl Send for EventList {}
+// SAFETY: A shared list is only read.
+unsafe impl Sync for EventList {}
+
+impl EventList {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: Empty.
+        Self {
+            head: None,
+            tail: None,
+        }
+    }
+
+    /// Whether the list has no event.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// The oldest event.
+    pub(crate) fn front(&self) -> Option<EventRef<'_>> {
+        // INVARIANT: The list's events are written only through `&mut self`.
+        self.head.map(|ptr| EventRef {
+            ptr,
+            _event: PhantomData,
+        })
+    }
+
+    /// The newest event.
+    pub(crate) fn back(&self) -> Option<EventRef<'_>> {
+        // INVARIANT: As in `front`.
+        self.tail.map(|ptr| EventRef {
+            ptr,
+            _event: PhantomData,
+        })
+    }
+
+    /// Appends `event`.
+    pub(crate) fn push_back(&mut self, event: Event) {
+        let ptr = event.into_raw();
+        // SAFETY: The event is this list's now, and nothing else refers to it.
+        unsafe { (*ptr.as_ptr()).next = None };
+        match self.tail {
+            // SAFETY: `tail` is this list's, and written only through `&mut self`.
+            Some(tail) => unsafe { (*tail.as_ptr()).next = Some(ptr) },
+            None => self.head = Some(ptr),
+        }
+        // INVARIANT: `ptr` is linked after the old tail (or is the only event), with no next.
+        self.tail = Some(ptr);
+    }
+
+    /// Removes and returns the oldest event.
+    pub(crate) fn pop_front(&mut self) -> Option<Event> {
+        let head = self.head?;
+        // SAFETY: `head` is this list's.
+        let next = unsafe { (*head.as_ptr()).next };
+        // INVARIANT: The list now starts at the next event; if there was none, it is empty.
+        self.head = next;
+        if next.is_none() {
+            self.tail = None;
+        }
+        // SAFETY: `head` came from `Event::into_raw` and the list gives it up.
+        Some(unsafe { Event::from_raw(head) })
+    }
+
+    /// The events, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = EventRef<'_>> {
+        let mut at = self.front();
+        core::iter::from_fn(move || {
+            let event = at?;
+            // INVARIANT: The next event is the list's too, borrowed as long.
+            at = event.header().next.map(|ptr| EventRef {
+                ptr,
+                _event: PhantomData,
+            });
+            Some(event)
+        })
+    }
+}
+
+impl Default for EventList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for EventList {
+    fn drop(&mut self) {
+        while let Some(event) = self.pop_front() {
+            drop(event);
+        }
     }
 }
 
@@ -186,7 +403,7 @@ pub(crate) enum Inserted {
 
 /// The queue proper, kept under the instance's notification lock.
 pub(crate) struct Notification {
-    list: List<Event>,
+    list: EventList,
     /// Events queued, the overflow event included (`q_len`).
     len: usize,
     /// Bytes a read of everything would return (the sum of `record_len`).
@@ -194,7 +411,7 @@ pub(crate) struct Notification {
     /// `max_queued_events`, sampled when the instance was opened.
     max_events: usize,
     /// The preallocated overflow event, while it is not queued.
-    overflow: Option<ListArc<Event>>,
+    overflow: Option<Event>,
     /// Set when the file is released: nothing is queued after that.
     shutdown: bool,
 }
@@ -203,11 +420,11 @@ impl Notification {
     /// A queue for `max_events` events, with its overflow event allocated now.
     pub(crate) fn new(max_events: usize) -> Result<Self> {
         Ok(Self {
-            list: List::new(),
+            list: EventList::new(),
             len: 0,
             bytes: 0,
             max_events,
-            overflow: Some(Event::new(-1, IN_Q_OVERFLOW, 0, &[], GFP_KERNEL_ACCOUNT)?),
+            overflow: Some(Event::new(-1, IN_Q_OVERFLOW, 0, &[], Gfp::KernelAccount)?),
             shutdown: false,
         })
     }
@@ -242,7 +459,7 @@ impl Notification {
         if self.len >= self.max_events {
             return Some(Inserted::Overflow(self.queue_overflow()));
         }
-        match self.list.cursor_back().peek_prev() {
+        match self.list.back() {
             Some(last) if last.merges(wd, mask, name) => Some(Inserted::Merged),
             _ => None,
         }
@@ -252,8 +469,9 @@ impl Notification {
     ///
     /// The event is dropped unless it was queued; dropping only frees memory, which is allowed
     /// under a spinlock.
-    pub(crate) fn insert(&mut self, event: ListArc<Event>) -> Inserted {
-        match self.insert_without_event(event.wd, event.mask, event.name()) {
+    pub(crate) fn insert(&mut self, event: Event) -> Inserted {
+        let e = event.get();
+        match self.insert_without_event(e.wd(), e.mask(), e.name()) {
             Some(inserted) => inserted,
             None => {
                 self.push(event);
@@ -277,36 +495,36 @@ impl Notification {
         }
     }
 
-    fn push(&mut self, event: ListArc<Event>) {
+    fn push(&mut self, event: Event) {
         self.len += 1;
-        self.bytes += event.record_len();
+        self.bytes += event.get().record_len();
         self.list.push_back(event);
     }
 
     /// The size of the record the oldest event needs, if there is one.
     pub(crate) fn peek_record_len(&mut self) -> Option<usize> {
-        self.list.cursor_front().peek_next().map(|e| e.record_len())
+        self.list.front().map(|e| e.record_len())
     }
 
     /// Dequeues the oldest event (`fsnotify_remove_first_event`).
     ///
     /// The overflow event is returned as well; give it back with [`Notification::recycle`]
     /// once copied, so that it can be queued again.
-    pub(crate) fn pop(&mut self) -> Option<ListArc<Event>> {
+    pub(crate) fn pop(&mut self) -> Option<Event> {
         let event = self.list.pop_front()?;
         self.len -= 1;
-        self.bytes -= event.record_len();
+        self.bytes -= event.get().record_len();
         Some(event)
     }
 
     /// Takes back a dequeued event: keeps the overflow event for reuse, drops any other.
-    pub(crate) fn recycle(&mut self, event: ListArc<Event>) {
+    pub(crate) fn recycle(&mut self, event: Event) {
         drop(self.keep_overflow(event));
     }
 
     /// Keeps `event` for reuse if it is the overflow event; returns it otherwise.
-    fn keep_overflow(&mut self, event: ListArc<Event>) -> Option<ListArc<Event>> {
-        if event.wd == -1 && event.mask == IN_Q_OVERFLOW && self.overflow.is_none() {
+    fn keep_overflow(&mut self, event: Event) -> Option<Event> {
+        if event.get().is_overflow() && self.overflow.is_none() {
             self.overflow = Some(event);
             None
         } else {
@@ -342,18 +560,13 @@ impl Notification {
         let out = buf.get_mut(..self.bytes)?;
         let mut at = 0;
         for event in self.list.iter() {
-            let padded = event.padded_name_len();
-            let record = out.get_mut(at..at + EVENT_SIZE + padded)?;
-            let (header, name) = record.split_at_mut(EVENT_SIZE);
-            // CAST: names come from `struct qstr`, whose length is a `u32`.
-            let fields = [event.wd as u32, event.mask, event.cookie, padded as u32];
-            for (dst, field) in header.chunks_exact_mut(4).zip(fields) {
-                dst.copy_from_slice(&field.to_ne_bytes());
-            }
-            let len = event.name().len();
-            name.get_mut(..len)?.copy_from_slice(event.name());
-            name.get_mut(len..)?.fill(0);
-            at += EVENT_SIZE + padded;
+            let record = event.record();
+            let dst = out.get_mut(at..at + record.len())?;
+            dst.copy_from_slice(record);
+            // The mask as queued, in place of the one user space sees.
+            dst.get_mut(4..8)?
+                .copy_from_slice(&event.mask().to_ne_bytes());
+            at += record.len();
         }
         Some(at)
     }
@@ -367,14 +580,14 @@ impl Notification {
     #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
     pub(crate) fn restore(
         &mut self,
-        mut events: List<Event>,
-    ) -> core::result::Result<Option<ListArc<Event>>, List<Event>> {
+        mut events: EventList,
+    ) -> core::result::Result<Option<Event>, EventList> {
         if self.shutdown || !self.list.is_empty() {
             return Err(events);
         }
         let mut own_overflow = None;
         while let Some(event) = events.pop_front() {
-            if event.wd == -1 && event.mask == IN_Q_OVERFLOW {
+            if event.get().is_overflow() {
                 own_overflow = self.overflow.take();
             }
             self.push(event);
@@ -385,8 +598,8 @@ impl Notification {
     /// Dequeues everything, keeping the overflow event; returns the rest to be freed outside
     /// the lock. Used to undo a restore that failed.
     #[cfg(all(CONFIG_CHECKPOINT_RESTORE, not(rust_inotify_no_setnextwd)))]
-    pub(crate) fn clear(&mut self) -> List<Event> {
-        let mut cleared = List::new();
+    pub(crate) fn clear(&mut self) -> EventList {
+        let mut cleared = EventList::new();
         while let Some(event) = self.pop() {
             if let Some(event) = self.keep_overflow(event) {
                 cleared.push_back(event);
@@ -397,7 +610,7 @@ impl Notification {
 
     /// Stops queueing and returns everything queued, to be freed outside the lock
     /// (`fsnotify_group_stop_queueing` and `fsnotify_flush_notify`).
-    pub(crate) fn shut_down(&mut self) -> List<Event> {
+    pub(crate) fn shut_down(&mut self) -> EventList {
         self.shutdown = true;
         self.len = 0;
         self.bytes = 0;
@@ -413,15 +626,15 @@ mod tests {
         IN_MODIFY, //
     };
 
-    fn ev(wd: i32, mask: u32, name: &[u8]) -> Result<ListArc<Event>> {
-        Event::new(wd, mask, 0, name, GFP_KERNEL)
+    fn ev(wd: i32, mask: u32, name: &[u8]) -> Result<Event> {
+        Event::new(wd, mask, 0, name, Gfp::Kernel)
     }
 
     /// Pops everything, as `(wd, mask)` pairs.
     fn drain(q: &mut Notification) -> Result<KVec<(i32, u32)>> {
         let mut out = KVec::new();
         while let Some(e) = q.pop() {
-            out.push((e.wd, e.mask), GFP_KERNEL)?;
+            out.push((e.get().wd(), e.get().mask()), GFP_KERNEL)?;
             q.recycle(e);
         }
         Ok(out)
@@ -429,11 +642,73 @@ mod tests {
 
     #[test]
     fn record_lengths_are_padded_to_16() -> Result {
-        assert_eq!(ev(1, IN_ACCESS, b"")?.record_len(), 16);
-        assert_eq!(ev(1, IN_ACCESS, b"a")?.record_len(), 32);
-        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 15])?.record_len(), 32);
-        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 16])?.record_len(), 48);
-        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 255])?.record_len(), 16 + 256);
+        assert_eq!(ev(1, IN_ACCESS, b"")?.get().record_len(), 16);
+        assert_eq!(ev(1, IN_ACCESS, b"a")?.get().record_len(), 32);
+        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 15])?.get().record_len(), 32);
+        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 16])?.get().record_len(), 48);
+        assert_eq!(ev(1, IN_ACCESS, &[b'a'; 255])?.get().record_len(), 16 + 256);
+        Ok(())
+    }
+
+    #[test]
+    fn records_are_what_read_returns() -> Result {
+        // The user's mask lacks FS_EVENT_ON_CHILD; the queued one keeps it.
+        let e = Event::new(7, IN_MODIFY | 0x0800_0000, 42, b"abc", Gfp::Kernel)?;
+        let e = e.get();
+        assert_eq!(e.wd(), 7);
+        assert_eq!(e.mask(), IN_MODIFY | 0x0800_0000);
+        assert_eq!(e.name(), b"abc");
+        let record = e.record();
+        assert_eq!(record.len(), 32);
+        assert_eq!(&record[0..4], &7i32.to_ne_bytes());
+        assert_eq!(&record[4..8], &IN_MODIFY.to_ne_bytes());
+        assert_eq!(&record[8..12], &42u32.to_ne_bytes());
+        assert_eq!(&record[12..16], &16u32.to_ne_bytes());
+        assert_eq!(&record[16..32], b"abc\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        // A name that fills its padding but for one NUL, and one that needs 16 more.
+        for (len, padded) in [(15, 16), (16, 32), (255, 256), (4095, 4096)] {
+            let mut name = KVec::new();
+            for i in 0..len {
+                name.push(b'a' + (i % 26) as u8, GFP_KERNEL)?;
+            }
+            let e = Event::new(1, IN_ACCESS, 0, &name, Gfp::Kernel)?;
+            let record = e.get().record();
+            assert_eq!(record.len(), EVENT_SIZE + padded);
+            assert_eq!(&record[12..16], &(padded as u32).to_ne_bytes());
+            assert_eq!(&record[EVENT_SIZE..EVENT_SIZE + len], &name[..]);
+            assert!(record[EVENT_SIZE + len..].iter().all(|&b| b == 0));
+            assert_eq!(e.get().name(), &name[..]);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn event_lists_are_fifo() -> Result {
+        let mut list = EventList::new();
+        assert!(list.is_empty());
+        assert!(list.front().is_none() && list.back().is_none());
+        for wd in 1..=3 {
+            list.push_back(ev(wd, IN_ACCESS, b"")?);
+            assert_eq!(list.back().map(|e| e.wd()), Some(wd));
+            assert_eq!(list.front().map(|e| e.wd()), Some(1));
+        }
+        let wds = list.iter().map(|e| e.wd());
+        assert!(wds.eq([1, 2, 3]));
+        assert_eq!(list.pop_front().map(|e| e.get().wd()), Some(1));
+        // Appending after a pop links after the tail, not the old head.
+        list.push_back(ev(4, IN_ACCESS, b"x")?);
+        assert!(list.iter().map(|e| e.wd()).eq([2, 3, 4]));
+        assert_eq!(list.pop_front().map(|e| e.get().wd()), Some(2));
+        assert_eq!(list.pop_front().map(|e| e.get().wd()), Some(3));
+        assert_eq!(list.pop_front().map(|e| e.get().wd()), Some(4));
+        assert!(list.is_empty());
+        assert!(list.back().is_none());
+        assert!(list.pop_front().is_none());
+        // Emptied, it links again from the head; dropped full, it frees its events.
+        list.push_back(ev(5, IN_ACCESS, b"")?);
+        list.push_back(ev(6, IN_ACCESS, b"")?);
+        assert!(list.iter().map(|e| e.wd()).eq([5, 6]));
+        drop(list);
         Ok(())
     }
 
@@ -564,7 +839,7 @@ mod tests {
     #[test]
     fn a_restored_overflow_event_takes_the_place_of_the_queues_own() -> Result {
         let mut q = Notification::new(2)?;
-        let mut events = List::new();
+        let mut events = EventList::new();
         events.push_back(ev(1, IN_ACCESS, b"")?);
         events.push_back(ev(1, IN_MODIFY, b"")?);
         events.push_back(ev(-1, IN_Q_OVERFLOW, b"")?);
@@ -574,7 +849,7 @@ mod tests {
         // Full, with the overflow event queued: new events are dropped, no second overflow.
         assert_eq!(q.insert(ev(2, IN_ACCESS, b"")?), Inserted::Overflow(false));
         // A queue that is not empty takes no restore.
-        assert!(q.restore(List::new()).is_err());
+        assert!(q.restore(EventList::new()).is_err());
         let all = drain(&mut q)?;
         assert_eq!(
             all.as_slice(),

@@ -53,6 +53,10 @@ pub(crate) enum Gfp {
     Kernel,
     /// `GFP_KERNEL_ACCOUNT`: may sleep; charged to the current memory cgroup.
     KernelAccount,
+    /// `GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL`: as [`Gfp::KernelAccount`], but fails rather
+    /// than invoke the OOM killer (upstream inotify's events: an event must not OOM-kill in the
+    /// memory cgroup it is charged to).
+    KernelAccountMayFail,
 }
 
 impl Gfp {
@@ -61,14 +65,21 @@ impl Gfp {
         match self {
             Self::Kernel => kernel::bindings::GFP_KERNEL,
             Self::KernelAccount => kernel::bindings::GFP_KERNEL_ACCOUNT,
+            Self::KernelAccountMayFail => {
+                kernel::bindings::GFP_KERNEL_ACCOUNT
+                    | 1 << kernel::bindings::___GFP_RETRY_MAYFAIL_BIT
+            }
         }
     }
 
     /// The same flags for the kernel crate's allocators ([`KBox`], [`KVec`]).
+    ///
+    /// `kernel::alloc::Flags` has no `__GFP_RETRY_MAYFAIL`: [`Gfp::KernelAccountMayFail`] is
+    /// `GFP_KERNEL_ACCOUNT` there, which may try harder before it fails.
     pub(crate) fn flags(self) -> kernel::alloc::Flags {
         match self {
             Self::Kernel => GFP_KERNEL,
-            Self::KernelAccount => GFP_KERNEL_ACCOUNT,
+            Self::KernelAccount | Self::KernelAccountMayFail => GFP_KERNEL_ACCOUNT,
         }
     }
 }
@@ -227,6 +238,34 @@ impl<T: Zeroable> KmemCache<T> {
         self.zeroed.store(true, Relaxed);
         Ok(())
     }
+}
+
+/// Allocates `size` bytes from the `kmalloc` caches (`kmalloc()`), uninitialised.
+///
+/// For objects whose size is known only at run time, as upstream's events with their names
+/// are. The memory is aligned to at least `ARCH_KMALLOC_MINALIGN` (8 bytes). `ENOMEM` if memory
+/// is short or `size` is 0.
+#[inline]
+pub(crate) fn kmalloc(size: usize, flags: Gfp) -> Result<NonNull<u8>> {
+    if size == 0 {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `__kmalloc_noprof()` may be called with any size and flags; it returns null or
+    // `size` bytes of memory that are the caller's until `kfree()`.
+    let ptr = unsafe { kernel::bindings::__kmalloc_noprof(size, flags.raw()) };
+    NonNull::new(ptr.cast()).ok_or(ENOMEM)
+}
+
+/// Frees memory from [`kmalloc`] (`kfree()`).
+///
+/// # Safety
+///
+/// `ptr` came from [`kmalloc`] and is not used after this call; whatever it holds is not
+/// dropped.
+#[inline]
+pub(crate) unsafe fn kfree(ptr: NonNull<u8>) {
+    // SAFETY: `ptr` is a live `kmalloc` allocation that the caller gives up.
+    unsafe { kernel::bindings::kfree(ptr.as_ptr().cast()) }
 }
 
 #[kunit_tests(rust_inotify_slab)]

@@ -615,7 +615,7 @@ static void child_after(const struct scenario *sc, struct ctx *c, const char *re
 
 static void child_main(const struct scenario *sc, struct ctx *c, const char *res)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], built[PATH_MAX + 32];
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	sigset_t block, old;
 	int null = open("/dev/null", O_RDWR);
@@ -651,8 +651,15 @@ static void child_main(const struct scenario *sc, struct ctx *c, const char *res
 		snprintf(path + PATH_MAX, 32, "%d\n", gc);
 		write_file(path, path + PATH_MAX, strlen(path + PATH_MAX));
 	}
-	snprintf(path, sizeof(path), "%s/built", res);
+	/*
+	 * Written aside, then renamed: the parent waits for the name to exist, and must not read
+	 * the file between its creation and the write.
+	 */
+	snprintf(path, sizeof(path), "%s/built.tmp", res);
 	write_file(path, c->failed ? "failed\n" : "ok\n", c->failed ? 7 : 3);
+	snprintf(built, sizeof(built), "%s/built", res);
+	if (rename(path, built))
+		die("rename");
 	while (!got_usr1)
 		sigsuspend(&old);
 	child_after(sc, c, res);
