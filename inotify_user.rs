@@ -70,7 +70,7 @@ use crate::{
     },
     notification::{
         EventRef,
-        Notification,
+        Queue,
         DECIDE_FIRST,
         NO_MERGE, //
     },
@@ -147,8 +147,9 @@ pub(crate) const HAS_SETNEXTWD: bool = cfg!(all(
 pub(crate) struct Instance {
     /// The event queue (`notification_list` and `notification_lock`). A spinlock: events are
     /// queued by whoever changes a watched file, and nothing under it sleeps or copies to user.
+    /// Its byte count is also published for `FIONREAD`, which reads it without the lock.
     #[pin]
-    pub(crate) notification: SpinLock<Notification>,
+    pub(crate) notification: Queue,
     /// The [`merge_key`](crate::notification::merge_key) of the event queued last, or
     /// [`NO_MERGE`]: a guess, read without the queue's lock, of whether the next event will
     /// merge, so that a merged event is decided before anything is allocated and any other one
@@ -249,7 +250,7 @@ pub(crate) fn open(flags: u32) -> Result<Pin<KBox<Instance>>> {
     let max_events = limits::max_queued_events() as usize;
     KBox::pin_init(
         try_pin_init!(Instance {
-            notification <- new_spinlock!(Notification::new(max_events)?, "rust_inotify:queue"),
+            notification <- Queue::new(max_events),
             tail_key: Atomic::new(NO_MERGE),
             waitq: PollCondVarBox::new(c_str!("rust_inotify:waitq"), kernel::static_lock_class!())?,
             wds <- new_spinlock!(Idr::new(), "rust_inotify:wds"),
@@ -335,7 +336,7 @@ pub(crate) fn read(inst: &Instance, mut writer: UserSliceWriter, nonblock: bool)
                 None if copied > 0 => return Ok(copied),
                 None if nonblock => return Err(EAGAIN),
                 None => {
-                    if inst.waitq.wait_interruptible(&mut queue) {
+                    if queue.wait_interruptible(&inst.waitq) {
                         return Err(ERESTARTSYS);
                     }
                 }
@@ -390,8 +391,8 @@ pub(crate) fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<
         // here, where upstream walks the queue, so it can afford two more compares; SETNEXTWD,
         // which upstream's switch tests first, could not.
         core::hint::cold_path();
-        // O(1): the queue keeps the count that upstream sums up here.
-        let bytes = group.data().notification.lock().bytes();
+        // O(1) and without the lock: the queue publishes the count that upstream sums up here.
+        let bytes = group.data().notification.bytes();
         let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
         put_user_i32(bytes, UserPtr::from_addr(arg))?;
         return Ok(0);

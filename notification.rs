@@ -15,9 +15,25 @@
 
 use core::{
     marker::PhantomData,
+    ops::{
+        Deref,
+        DerefMut, //
+    },
     ptr::NonNull, //
 };
-use kernel::prelude::*;
+use kernel::{
+    new_spinlock,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        CondVar,
+        SpinLock,
+        SpinLockGuard, //
+    }, //
+};
 
 use crate::{
     slab::{
@@ -618,6 +634,92 @@ impl Notification {
     }
 }
 
+/// An instance's queue: the [`Notification`] under its spinlock (`notification_lock`), and the
+/// bytes it holds as of the last unlock, for `FIONREAD`.
+///
+/// Upstream's `FIONREAD` takes the lock to walk the list. The count here is kept by the
+/// queue, and every lock section ends by publishing it ([`QueueGuard`]'s drop), so `FIONREAD`
+/// reads it without the lock: the count of the last complete change, as a locked read right
+/// after it would give. An event queued by another thread at the same moment may or may not be
+/// counted, as with the lock.
+#[pin_data]
+pub(crate) struct Queue {
+    #[pin]
+    lock: SpinLock<Notification>,
+    /// [`Notification::bytes`] at the last unlock; stored only under `lock`.
+    bytes: Atomic<usize>,
+}
+
+impl Queue {
+    /// A queue for `max_events` events.
+    pub(crate) fn new(max_events: usize) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            lock <- new_spinlock!(Notification::new(max_events)?, "rust_inotify:queue"),
+            bytes: Atomic::new(0),
+        })
+    }
+
+    /// Locks the queue.
+    #[inline(always)]
+    pub(crate) fn lock(&self) -> QueueGuard<'_> {
+        QueueGuard {
+            guard: self.lock.lock(),
+            bytes: &self.bytes,
+        }
+    }
+
+    /// The bytes a large enough read would return (`FIONREAD`), without the lock.
+    #[inline(always)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Relaxed)
+    }
+}
+
+/// The locked [`Notification`] of a [`Queue`]; unlocking publishes its byte count.
+pub(crate) struct QueueGuard<'a> {
+    guard: SpinLockGuard<'a, Notification>,
+    bytes: &'a Atomic<usize>,
+}
+
+impl QueueGuard<'_> {
+    /// Sleeps on `waitq` with the lock released, until woken or signalled (`true`), as
+    /// [`CondVar::wait_interruptible`].
+    pub(crate) fn wait_interruptible(&mut self, waitq: &CondVar) -> bool {
+        self.publish();
+        waitq.wait_interruptible(&mut self.guard)
+    }
+
+    /// Publishes the byte count, before the lock is released.
+    #[inline(always)]
+    fn publish(&self) {
+        self.bytes.store(self.guard.bytes(), Relaxed);
+    }
+}
+
+impl Deref for QueueGuard<'_> {
+    type Target = Notification;
+
+    #[inline(always)]
+    fn deref(&self) -> &Notification {
+        &self.guard
+    }
+}
+
+impl DerefMut for QueueGuard<'_> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Notification {
+        &mut self.guard
+    }
+}
+
+impl Drop for QueueGuard<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // The guard itself is dropped after this, so the store is made under the lock.
+        self.publish();
+    }
+}
+
 #[kunit_tests(rust_inotify_notification)]
 mod tests {
     use super::*;
@@ -638,6 +740,30 @@ mod tests {
             q.recycle(e);
         }
         Ok(out)
+    }
+
+    #[test]
+    fn the_published_byte_count_follows_every_unlock() -> Result {
+        let queue = KBox::pin_init(Queue::new(4), GFP_KERNEL)?;
+        assert_eq!(queue.bytes(), 0);
+        // Allocated before the lock, as the handler does.
+        let (a, b) = (ev(1, IN_MODIFY, &[])?, ev(2, IN_MODIFY, b"name")?);
+        {
+            let mut q = queue.lock();
+            assert_eq!(q.insert(a), Inserted::Queued);
+            assert_eq!(q.insert(b), Inserted::Queued);
+        }
+        assert_eq!(queue.bytes(), 16 + 32);
+        {
+            let mut q = queue.lock();
+            let e = q.pop().ok_or(EINVAL)?;
+            q.recycle(e);
+        }
+        assert_eq!(queue.bytes(), 32);
+        let dropped = queue.lock().shut_down();
+        drop(dropped);
+        assert_eq!(queue.bytes(), 0);
+        Ok(())
     }
 
     #[test]
