@@ -112,13 +112,11 @@ fn capacity(height: u32) -> u64 {
     1u64.checked_shl(BITS * height).unwrap_or(u64::MAX)
 }
 
-/// Returns the height of the smallest tree that covers `id`.
+/// Returns the height of the smallest tree that covers `id`: one level per [`BITS`] bits of
+/// `id`, and at least one.
 fn height_for(id: u64) -> u32 {
-    let mut height = 1;
-    while capacity(height) <= id {
-        height += 1;
-    }
-    height
+    let bits = u64::BITS - id.leading_zeros();
+    bits.div_ceil(BITS).max(1)
 }
 
 /// The last level of the tree: 64 value slots.
@@ -582,14 +580,22 @@ impl<T> Node<T> {
     /// Stores `value` at the free id `id` below this node at `level`.
     ///
     /// Missing nodes on the path are taken from `nodes`. Returns the value if `nodes` runs out,
-    /// which the caller prevents by checking [`Node::missing_below`] first.
+    /// which the caller prevents by checking [`Node::missing_below`] first. On success, returns
+    /// the [`NodeBox`] pointer of the leaf that took the value, or `None` if that is this node.
     ///
     /// One descent, in a loop; only when the leaf becomes full (once in 64 insertions) are the
     /// `full` bits above it brought up to date, by [`Node::update_full`].
-    fn insert(&mut self, level: u32, id: u64, value: T, nodes: &mut Nodes<'_, T>) -> Result<(), T> {
+    fn insert(
+        &mut self,
+        level: u32,
+        id: u64,
+        value: T,
+        nodes: &mut Nodes<'_, T>,
+    ) -> Result<Option<NonNull<Node<T>>>, T> {
         let top = level;
         let mut node = &mut *self;
         let mut level = level;
+        let mut leaf_ptr = None;
         let leaf_full = loop {
             match node {
                 Node::Leaf(leaf) => {
@@ -610,10 +616,13 @@ impl<T> Node<T> {
                         interior.slots[index] = Some(child);
                         interior.present |= bit(index);
                     }
-                    let Some(child) = interior.slots[index].as_deref_mut() else {
+                    let Some(child) = interior.slots[index].as_mut() else {
                         return Err(value);
                     };
-                    node = child;
+                    if level == 1 {
+                        leaf_ptr = Some(child.0);
+                    }
+                    node = &mut **child;
                     level = level.saturating_sub(1);
                 }
             }
@@ -621,7 +630,7 @@ impl<T> Node<T> {
         if leaf_full {
             self.update_full(top, id);
         }
-        Ok(())
+        Ok(leaf_ptr)
     }
 
     /// Sets the `full` bit of each child on the path to `id` that is full, from the leaf up, in
@@ -806,15 +815,40 @@ impl<T> Preload<T> {
 /// caller's reservation.
 struct Nodes<'a, T> {
     spare: &'a mut Preload<T>,
-    pre: &'a mut Preload<T>,
+    pre: Option<&'a mut Preload<T>>,
 }
 
 impl<T> Nodes<'_, T> {
     /// Takes a node to be a leaf (`leaf`) or an interior node.
     fn take(&mut self, leaf: bool) -> Option<NodeBox<T>> {
-        self.spare.take(leaf).or_else(|| self.pre.take(leaf))
+        self.spare
+            .take(leaf)
+            .or_else(|| self.pre.as_mut()?.take(leaf))
     }
 }
+
+/// The leaf that the last insertion stored its value in.
+///
+/// Ids are handed out in order, so the next allocation usually lands in the same leaf: 63 in 64
+/// when watches are only added. [`Idr::alloc_in_last_leaf`] then takes the id there, without
+/// searching the tree from the root.
+///
+/// # Invariants
+///
+/// `node` is the pointer of a [`NodeBox`] of the tree of the [`Idr`] that holds this, to a leaf
+/// whose first id is `base`.
+struct LastLeaf<T> {
+    /// The leaf.
+    node: NonNull<Node<T>>,
+    /// Its first id: a multiple of [`FANOUT`].
+    base: u64,
+}
+
+// SAFETY: A `LastLeaf<T>` is only dereferenced by the `Idr<T>` that holds it, through `&mut`
+// to that `Idr<T>`, which owns the node like a `NodeBox<T>`: it is `Send` when `T` is.
+unsafe impl<T: Send> Send for LastLeaf<T> {}
+// SAFETY: As above: a shared `Idr<T>` never dereferences it.
+unsafe impl<T: Sync> Sync for LastLeaf<T> {}
 
 /// The error returned by [`Idr::alloc_cyclic`].
 ///
@@ -824,6 +858,9 @@ pub(crate) struct AllocError<T> {
     pub(crate) error: Error,
     /// The value that was not stored.
     pub(crate) value: T,
+    /// With [`ENOMEM`], what [`Idr::preload_need`] returns now: the nodes to reserve before
+    /// trying again. 0 otherwise.
+    pub(crate) need: usize,
 }
 
 impl<T> From<AllocError<T>> for Error {
@@ -848,6 +885,7 @@ impl<T> From<AllocError<T>> for Error {
 ///   tree is shrunk as in `radix_tree_shrink()`).
 /// - `len` is the number of values in the tree.
 /// - Every id in the tree is in `ID_MIN..=max`, and `max <= ID_MAX`.
+/// - `last_leaf`, if any, is a leaf of the tree (see [`LastLeaf`]).
 pub(crate) struct Idr<T> {
     /// The top node of the tree.
     root: Option<NodeBox<T>>,
@@ -862,6 +900,8 @@ pub(crate) struct Idr<T> {
     max: u32,
     /// Emptied nodes kept for the next insertions, at most [`SPARE_NODES`].
     spare: Preload<T>,
+    /// The leaf of the last insertion, where the next allocation is tried first.
+    last_leaf: Option<LastLeaf<T>>,
 }
 
 impl<T> Idr<T> {
@@ -875,6 +915,7 @@ impl<T> Idr<T> {
             next: 0,
             max: ID_MAX,
             spare: Preload::empty(),
+            last_leaf: None,
         }
     }
 
@@ -953,7 +994,7 @@ impl<T> Idr<T> {
     ///
     /// New nodes come from the spare ones, then from `pre`. Returns the value if both run out,
     /// which the caller prevents by checking [`Idr::nodes_needed`] first.
-    fn insert(&mut self, id: u64, value: T, pre: &mut Preload<T>) -> Result<(), T> {
+    fn insert(&mut self, id: u64, value: T, pre: Option<&mut Preload<T>>) -> Result<(), T> {
         let mut nodes = Nodes {
             spare: &mut self.spare,
             pre,
@@ -985,26 +1026,40 @@ impl<T> Idr<T> {
         }
         // `top_level()`, without borrowing all of `self`.
         let level = self.height.saturating_sub(1);
-        match self.root.as_deref_mut() {
-            Some(root) => root.insert(level, id, value, &mut nodes),
-            None => Err(value),
-        }
+        let Some(root) = self.root.as_mut() else {
+            return Err(value);
+        };
+        let root_ptr = root.0;
+        let leaf = root
+            .insert(level, id, value, &mut nodes)?
+            .unwrap_or(root_ptr);
+        // INVARIANT: `leaf` is the pointer of the tree's leaf that holds `id`.
+        self.last_leaf = Some(LastLeaf {
+            node: leaf,
+            base: id & !MASK,
+        });
+        Ok(())
     }
 
     /// Returns the id [`Idr::alloc_cyclic`] would take now, if any is free, and how many nodes
     /// it needs.
     fn next_free(&self) -> Option<(u32, usize)> {
-        // `if ((int)id < start) id = start;`: a cursor of 0 or above `INT_MAX` starts at 1.
-        let start = if self.next < ID_MIN || self.next > ID_MAX {
-            ID_MIN
-        } else {
-            self.next
-        };
+        let start = self.start();
         match self.find_free(start) {
             Some(id) => Some(id),
             // The C code retries from 1 only if the first search did not start there.
             None if start > ID_MIN => self.find_free(ID_MIN),
             None => None,
+        }
+    }
+
+    /// Returns where the next allocation's search starts.
+    fn start(&self) -> u32 {
+        // `if ((int)id < start) id = start;`: a cursor of 0 or above `INT_MAX` starts at 1.
+        if self.next < ID_MIN || self.next > ID_MAX {
+            ID_MIN
+        } else {
+            self.next
         }
     }
 
@@ -1033,16 +1088,96 @@ impl<T> Idr<T> {
         value: T,
         pre: &mut Preload<T>,
     ) -> Result<u32, AllocError<T>> {
+        match self.alloc_in_last_leaf(value) {
+            Ok(id) => Ok(id),
+            Err(value) => self.alloc_searched(value, Some(pre)),
+        }
+    }
+
+    /// [`Idr::alloc_cyclic`] without a reservation: missing nodes can come from the allocator's
+    /// spare nodes only.
+    ///
+    /// For the caller that tries first without reserving anything, since most allocations need
+    /// no new node; on [`ENOMEM`] it reserves what the error's `need` says and calls
+    /// [`Idr::alloc_cyclic`].
+    pub(crate) fn alloc_cyclic_unreserved(&mut self, value: T) -> Result<u32, AllocError<T>> {
+        match self.alloc_in_last_leaf(value) {
+            Ok(id) => Ok(id),
+            Err(value) => self.alloc_searched(value, None),
+        }
+    }
+
+    /// The allocation of [`Idr::alloc_cyclic`] when the next id is in the leaf of the last
+    /// insertion, which is the common case: the lowest free id at or above the search's start
+    /// is then in that leaf, and no other node is read (nor written, unless the leaf becomes
+    /// full).
+    ///
+    /// Hands `value` back, with nothing changed, when the start is in another leaf or the leaf
+    /// has no free id at or above it (or none up to `max`): the search from the root decides
+    /// then.
+    #[inline(always)]
+    fn alloc_in_last_leaf(&mut self, value: T) -> Result<u32, T> {
+        let start = u64::from(self.start());
+        let Some(last) = &self.last_leaf else {
+            return Err(value);
+        };
+        if start & !MASK != last.base {
+            return Err(value);
+        }
+        let base = last.base;
+        // SAFETY: By the invariant of `Idr`, `last.node` points to a leaf of this tree, which
+        // the tree owns through its `NodeBox`es; `&mut self` excludes any other reference to
+        // the tree, and none is made while this one lives.
+        let Node::Leaf(leaf) = (unsafe { &mut *last.node.as_ptr() }) else {
+            return Err(value);
+        };
+        let free = !leaf.taken & (u64::MAX << slot_index(start, 0));
+        if free == 0 {
+            return Err(value);
+        }
+        // The ids from `start` to this one are taken: it is the lowest free one from `start`.
+        let id = base | u64::from(free.trailing_zeros());
+        let Some(id32) = u32::try_from(id).ok().filter(|&id| id <= self.max) else {
+            return Err(value);
+        };
+        let index = slot_index(id, 0);
+        // INVARIANT: The slot gets a value and its `taken` bit together.
+        leaf.slots[index] = Some(value);
+        leaf.taken |= bit(index);
+        if leaf.taken == u64::MAX {
+            // As `Node::insert` does when the leaf becomes full.
+            let level = self.top_level();
+            if let Some(root) = self.root.as_deref_mut() {
+                root.update_full(level, id);
+            }
+        }
+        self.len += 1;
+        // As in `alloc_searched`: `id` is at most `INT_MAX`.
+        self.next = id32.wrapping_add(1);
+        Ok(id32)
+    }
+
+    /// The allocation of [`Idr::alloc_cyclic`] by a search from the root, with the nodes of
+    /// `pre`, if any, beside the spare ones.
+    fn alloc_searched(
+        &mut self,
+        value: T,
+        pre: Option<&mut Preload<T>>,
+    ) -> Result<u32, AllocError<T>> {
         let Some((id, needed)) = self.next_free() else {
             return Err(AllocError {
                 error: ENOSPC,
                 value,
+                need: 0,
             });
         };
-        if needed > pre.available() + self.spare.available() {
+        let reserved = pre.as_deref().map_or(0, Preload::available);
+        if needed > reserved + self.spare.available() {
             return Err(AllocError {
                 error: ENOMEM,
                 value,
+                // As `preload_need`, without searching again.
+                need: needed.saturating_sub(self.spare.available()),
             });
         }
         if let Err(value) = self.insert(u64::from(id), value, pre) {
@@ -1050,6 +1185,7 @@ impl<T> Idr<T> {
             return Err(AllocError {
                 error: ENOMEM,
                 value,
+                need: needed.saturating_sub(self.spare.available()),
             });
         }
         self.len += 1;
@@ -1098,6 +1234,16 @@ impl<T> Idr<T> {
         let id = u64::from(id);
         if id >= capacity(self.height) {
             return None;
+        }
+        // Only a leaf that this removal empties leaves the tree, and only this id's leaf can be
+        // emptied: the next allocation searches from the root.
+        // INVARIANT: Any other leaf stays in the tree; shrinking moves it up, not out.
+        if self
+            .last_leaf
+            .as_ref()
+            .is_some_and(|last| last.base == id & !MASK)
+        {
+            self.last_leaf = None;
         }
         let level = self.top_level();
         let value = self
@@ -1274,13 +1420,13 @@ mod bench {
     }
 
     /// Allocates one id as the module does: without a reservation first, and only if that
-    /// fails for want of nodes, with exactly the nodes [`Idr::preload_need`] reports.
+    /// fails for want of nodes, with exactly the nodes the error asks for.
     ///
     /// This is the caller's loop documented on [`Preload`], without the lock.
     fn alloc(idr: &mut Idr<&'static u64>, pre: &mut Preload<&'static u64>) -> Result<u32> {
         match idr.alloc_cyclic(&TOKEN, pre) {
             Err(e) if e.error == ENOMEM => {
-                pre.reserve(idr.preload_need(), Gfp::Kernel)?;
+                pre.reserve(e.need, Gfp::Kernel)?;
                 Ok(idr.alloc_cyclic(&TOKEN, pre)?)
             }
             allocated => Ok(allocated?),
@@ -1431,7 +1577,11 @@ mod tests {
         let mut pre = Preload::empty();
         match pre.reserve(idr.preload_need(), Gfp::Kernel) {
             Ok(()) => idr.alloc_cyclic(value, &mut pre),
-            Err(error) => Err(AllocError { error, value }),
+            Err(error) => Err(AllocError {
+                error,
+                value,
+                need: 0,
+            }),
         }
     }
 
@@ -1493,6 +1643,32 @@ mod tests {
             && idr.max <= ID_MAX
             && idr.iter().count() == idr.len
             && idr.iter().all(|(id, _)| (ID_MIN..=idr.max).contains(&id))
+            && idr
+                .last_leaf
+                .as_ref()
+                .is_none_or(|last| last_leaf_ok(idr, last))
+    }
+
+    /// Checks that `last` is a leaf of `idr`'s tree, the one that holds its ids.
+    fn last_leaf_ok<T>(idr: &Idr<T>, last: &LastLeaf<T>) -> bool {
+        if last.base & MASK != 0 || last.base >= capacity(idr.height) {
+            return false;
+        }
+        let Some(mut node) = idr.root.as_ref() else {
+            return false;
+        };
+        let mut level = idr.top_level();
+        while level > 0 {
+            let Node::Interior(interior) = &**node else {
+                return false;
+            };
+            let Some(child) = interior.slots[slot_index(last.base, level)].as_ref() else {
+                return false;
+            };
+            node = child;
+            level -= 1;
+        }
+        node.0 == last.node && matches!(**node, Node::Leaf(_))
     }
 
     /// The allocator written the obvious way: a sorted vector of `(id, value)` and linear scans.
@@ -1663,6 +1839,123 @@ mod tests {
             assert_eq!(idr.spare_nodes(), 0);
             assert!(invariants_hold(&idr));
         }
+        Ok(())
+    }
+
+    /// The height of the smallest tree covering an id, against its definition.
+    #[test]
+    fn height_for_is_the_smallest_covering_height() -> Result {
+        for id in [
+            0u64,
+            1,
+            63,
+            64,
+            65,
+            4095,
+            4096,
+            1 << 18,
+            0x34d71d6,
+            1 << 30,
+            u64::from(ID_MAX),
+        ] {
+            let height = height_for(id);
+            assert!(capacity(height) > id);
+            assert!(height == 1 || capacity(height - 1) <= id);
+        }
+        assert_eq!(height_for(u64::from(ID_MAX)), MAX_HEIGHT);
+        Ok(())
+    }
+
+    /// A failed allocation says how many nodes to reserve, as `preload_need` does.
+    #[test]
+    fn enomem_says_what_to_reserve() -> Result {
+        let mut idr = Idr::new();
+        for cursor in [1u32, 64, 0x34d71d6, ID_MAX] {
+            idr.set_cursor(cursor);
+            let mut none = Preload::empty();
+            let need = idr.preload_need();
+            let err = idr.alloc_cyclic(5u64, &mut none).err();
+            assert!(err.is_some_and(|e| e.error == ENOMEM && e.value == 5 && e.need == need));
+            let mut pre = Preload::empty();
+            pre.reserve(need, Gfp::Kernel)?;
+            assert_eq!(idr.alloc_cyclic(5, &mut pre).ok(), Some(cursor));
+            assert_eq!(pre.available(), 0);
+            assert_eq!(idr.remove(cursor), Some(5));
+            assert!(invariants_hold(&idr));
+        }
+        Ok(())
+    }
+
+    /// Allocations that land in the leaf of the one before take the lowest free id there from
+    /// the cursor, as a search from the root does; any other goes through that search.
+    #[test]
+    fn next_id_in_last_leaf() -> Result {
+        let mut idr = Idr::new();
+        // Through two leaf boundaries and a growth of the tree, in order.
+        for expected in 1..=200u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+            assert!(invariants_hold(&idr));
+        }
+        assert!(idr.last_leaf.as_ref().is_some_and(|last| last.base == 192));
+        // Holes below the last id, in the same leaf: the cursor moved back finds the lowest free
+        // id from there, past the taken ones, as `idr_alloc_cyclic` does.
+        for id in [150u32, 152, 153, 160] {
+            assert_eq!(idr.remove(id), Some(u64::from(id)));
+        }
+        idr.set_cursor(151);
+        let mut none = Preload::empty();
+        assert_eq!(idr.alloc_cyclic(1000, &mut none).ok(), Some(152));
+        assert_eq!(idr.alloc_cyclic(1001, &mut none).ok(), Some(153));
+        assert_eq!(idr.alloc_cyclic(1002, &mut none).ok(), Some(160));
+        assert_eq!(idr.alloc_cyclic(1003, &mut none).ok(), Some(201));
+        assert!(invariants_hold(&idr));
+        // A removal in the last leaf that leaves others in it, then the cursor on a taken id
+        // at the end of a full leaf: the next id is in the following leaf.
+        assert_eq!(idr.remove(201), Some(1003));
+        idr.set_cursor(190);
+        assert_eq!(idr.alloc_cyclic(1004, &mut none).ok(), Some(201));
+        idr.set_cursor(60);
+        assert_eq!(idr.alloc_cyclic(1005, &mut none).ok(), Some(150));
+        assert!(invariants_hold(&idr));
+        // Filling the leaf that holds 192..256 makes it full: the ones above learn it, and
+        // the next search skips it.
+        idr.set_cursor(202);
+        for expected in 202..=255u32 {
+            assert_eq!(
+                idr.alloc_cyclic(u64::from(expected), &mut none).ok(),
+                Some(expected)
+            );
+        }
+        assert!(invariants_hold(&idr));
+        idr.set_cursor(192);
+        assert_eq!(alloc(&mut idr, 2000).ok(), Some(256));
+        assert!(invariants_hold(&idr));
+        // Emptying the last leaf takes it out of the tree: the next allocation there builds it
+        // again.
+        assert_eq!(idr.remove(256), Some(2000));
+        assert!(idr.last_leaf.is_none());
+        idr.set_cursor(256);
+        assert_eq!(alloc(&mut idr, 2001).ok(), Some(256));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    /// The last leaf's ids up to `max` only: past it the allocation wraps to 1, as the search
+    /// from the root does.
+    #[test]
+    fn last_leaf_stops_at_max() -> Result {
+        let mut idr = Idr::with_max(100);
+        for expected in 1..=100u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+        }
+        assert_eq!(idr.remove(7), Some(7));
+        let mut none = Preload::empty();
+        assert_eq!(idr.alloc_cyclic(7, &mut none).ok(), Some(7));
+        assert_eq!(
+            failure(idr.alloc_cyclic(8u64, &mut none)),
+            Some((ENOSPC, 8))
+        );
+        assert!(invariants_hold(&idr));
         Ok(())
     }
 

@@ -570,13 +570,44 @@ fn new_watch(group: &Group, mark: MarkRef, inode: &Inode) -> Result<i32> {
 /// `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: puts `mark` in the wd table and sets its
 /// wd. The search starts at the cursor, or at `at` (which moves the cursor there first).
 ///
-/// The table keeps the nodes that removals emptied, so an allocation rarely needs new ones.
-/// When it does, it fails with `ENOMEM` and changes nothing; the nodes are then reserved
-/// unlocked (from the pool that released instances fill, then new ones), and the allocation is
-/// tried again under the lock.
+/// The table keeps the nodes that removals emptied, so an allocation rarely needs new ones, and
+/// it is tried first without any reservation. When it needs nodes, it fails with `ENOMEM` and
+/// changes nothing; the nodes are then reserved unlocked (from the pool that released instances
+/// fill, then new ones), and the allocation is tried again under the lock, in
+/// [`alloc_wd_reserved`].
 pub(crate) fn alloc_wd(inst: &Instance, mark: &MarkRef, at: Option<u32>) -> Result<u32> {
+    let mut wds = inst.wds.lock();
+    if let Some(at) = at {
+        wds.set_cursor(at);
+    }
+    match wds.alloc_cyclic_unreserved(mark.clone()) {
+        Ok(wd) => {
+            // CAST: ids are at most INT_MAX.
+            mark.data().set(wd as i32);
+            Ok(wd)
+        }
+        Err(e) => {
+            drop(wds);
+            // The table hands the reference back; putting a mark may sleep, so it is dropped
+            // here, unlocked.
+            drop(e.value);
+            if e.error != ENOMEM {
+                return Err(e.error);
+            }
+            alloc_wd_reserved(inst, mark, at, e.need)
+        }
+    }
+}
+
+/// [`alloc_wd`] once the table has said that it needs `need` nodes: reserves them, then
+/// allocates, until the reservation suffices.
+#[inline(never)]
+fn alloc_wd_reserved(inst: &Instance, mark: &MarkRef, at: Option<u32>, need: usize) -> Result<u32> {
     let mut preload = Preload::empty();
+    let mut need = need;
     loop {
+        preload.take_from(&mut WD_NODES.lock(), need);
+        preload.reserve(need, Gfp::Kernel)?;
         let mut wds = inst.wds.lock();
         if let Some(at) = at {
             wds.set_cursor(at);
@@ -588,16 +619,13 @@ pub(crate) fn alloc_wd(inst: &Instance, mark: &MarkRef, at: Option<u32>) -> Resu
                 return Ok(wd);
             }
             Err(e) => {
-                let need = wds.preload_need();
+                need = e.need;
                 drop(wds);
-                // The table hands the reference back; putting a mark may sleep, so it is
-                // dropped here, unlocked.
+                // As in `alloc_wd`.
                 drop(e.value);
                 if e.error != ENOMEM {
                     return Err(e.error);
                 }
-                preload.take_from(&mut WD_NODES.lock(), need);
-                preload.reserve(need, Gfp::Kernel)?;
             }
         }
     }
