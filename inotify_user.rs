@@ -37,10 +37,8 @@ use kernel::{
         SpinLock, //
     },
     task::Kuid,
-    transmute::FromBytes,
     uaccess::{
         UserPtr,
-        UserSlice,
         UserSliceWriter, //
     }, //
 };
@@ -79,7 +77,10 @@ use crate::{
         Gfp,
         KmemCache, //
     },
-    uaccess::put_user_i32,
+    uaccess::{
+        get_user_u64,
+        put_user_i32, //
+    },
     uapi::*,
     ucounts::{
         self,
@@ -420,10 +421,6 @@ pub(crate) fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<
     }
 }
 
-// SAFETY: `AddWatch` is `repr(C)` with a `u64`, an `i32` and a `u32`, and no padding (its size
-// is asserted to be 16 in `uapi.rs`): every bit pattern is a valid value.
-unsafe impl FromBytes for AddWatch {}
-
 /// The `inotify_add_watch` system call, as an ioctl whose argument is a [`AddWatch`].
 ///
 /// The checks come in upstream's order: the mask's bits, an empty mask, `IN_MASK_ADD` with
@@ -432,14 +429,13 @@ unsafe impl FromBytes for AddWatch {}
 // `FIONREAD` and `INOTIFY_IOC_SETNEXTWD` too.
 #[inline(never)]
 fn add_watch(group: &Group, arg: usize) -> Result<i32> {
-    // One copy of the whole argument.
+    // The argument, as two words (`inotify_add_watch()` gets it in registers): `get_user()`
+    // costs less than a 16-byte `copy_from_user()`. Either faults as the copy would.
     let AddWatch {
         pathname,
         dirfd,
         mask,
-    } = UserSlice::new(UserPtr::from_addr(arg), size_of::<AddWatch>())
-        .reader()
-        .read()?;
+    } = read_add_watch(arg)?;
 
     // Don't let user send invalid bits.
     if mask & !ALL_INOTIFY_BITS != 0 {
@@ -456,6 +452,23 @@ fn add_watch(group: &Group, arg: usize) -> Result<i32> {
     let pathname = UserPtr::from_addr(usize::try_from(pathname).map_err(|_| EFAULT)?);
     let path = inotify_find_inode(dirfd, pathname, mask)?;
     update_watch(group, path.inode(), mask)
+}
+
+/// Reads the [`AddWatch`] at the user address `arg`, a word at a time.
+#[inline(always)]
+fn read_add_watch(arg: usize) -> Result<AddWatch> {
+    const _: () = assert!(core::mem::offset_of!(AddWatch, pathname) == 0);
+    const _: () = assert!(core::mem::offset_of!(AddWatch, dirfd) == 8);
+    const _: () = assert!(core::mem::offset_of!(AddWatch, mask) == 12);
+    // The whole range must be user memory, as `copy_from_user()` checks it.
+    let second = arg.checked_add(8).ok_or(EFAULT)?;
+    let pathname = get_user_u64(UserPtr::from_addr(arg))?;
+    let [d0, d1, d2, d3, m0, m1, m2, m3] = get_user_u64(UserPtr::from_addr(second))?.to_ne_bytes();
+    Ok(AddWatch {
+        pathname,
+        dirfd: i32::from_ne_bytes([d0, d1, d2, d3]),
+        mask: u32::from_ne_bytes([m0, m1, m2, m3]),
+    })
 }
 
 /// `inotify_find_inode`: looks `pathname` up as the mask says (`IN_DONT_FOLLOW`, `IN_ONLYDIR`),
