@@ -615,7 +615,7 @@ static void child_after(const struct scenario *sc, struct ctx *c, const char *re
 
 static void child_main(const struct scenario *sc, struct ctx *c, const char *res)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	sigset_t block, old;
 	int null = open("/dev/null", O_RDWR);
@@ -651,8 +651,14 @@ static void child_main(const struct scenario *sc, struct ctx *c, const char *res
 		snprintf(path + PATH_MAX, 32, "%d\n", gc);
 		write_file(path, path + PATH_MAX, strlen(path + PATH_MAX));
 	}
+	/*
+	 * Written aside and renamed: the parent polls for the name, and must not read the file
+	 * between its creation and the write.
+	 */
+	snprintf(tmp, sizeof(tmp), "%s/built.tmp", res);
+	write_file(tmp, c->failed ? "failed\n" : "ok\n", c->failed ? 7 : 3);
 	snprintf(path, sizeof(path), "%s/built", res);
-	write_file(path, c->failed ? "failed\n" : "ok\n", c->failed ? 7 : 3);
+	rename(tmp, path);
 	while (!got_usr1)
 		sigsuspend(&old);
 	child_after(sc, c, res);
