@@ -79,3 +79,17 @@ mod helpers {
 
 pub(crate) use generated::*;
 pub(crate) use helpers::*;
+
+use kernel::prelude::*;
+
+/// `kernel::error::to_result()`, inlined: the kernel crate's is not `#[inline]`, so each call
+/// is a call, and an add-watch makes three (`user_path_at()`, `path_permission()`,
+/// `fsnotify_add_mark()`).
+#[inline(always)]
+pub(crate) fn to_result(ret: c_int) -> Result {
+    if ret < 0 {
+        Err(Error::from_errno(ret))
+    } else {
+        Ok(())
+    }
+}

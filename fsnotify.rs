@@ -46,7 +46,6 @@ use core::{
 };
 use kernel::{
     container_of,
-    error::to_result,
     fs::File,
     prelude::*,
     seq_file::SeqFile,
@@ -611,7 +610,7 @@ impl<T: Backend> Mark<T> {
     /// Attaches the mark to `inode` (`fsnotify_add_mark()`).
     pub(crate) fn attach(&self, inode: &Inode) -> Result {
         // SAFETY: The mark is alive and not attached; the inode is alive while borrowed.
-        to_result(unsafe {
+        bindings::to_result(unsafe {
             bindings::fsnotify_add_mark(
                 self.as_ptr(),
                 inode.as_ptr().cast(),

@@ -84,6 +84,13 @@ rust_inotify_helper_idr_set_cursor(struct idr *idr, unsigned int val)
 	idr_set_cursor(idr, val);
 }
 
+/* The add-watch ioctl's argument, read a 64-bit word at a time with get_user(). */
+__rust_inotify_helper int rust_inotify_helper_get_user_u64(unsigned long long *val,
+				 const unsigned long long __user *ptr)
+{
+	return get_user(*val, ptr);
+}
+
 /* FIONREAD's answer: one int stored in user memory, as upstream's put_user(). */
 __rust_inotify_helper int rust_inotify_helper_put_user_int(int val, int __user *ptr)
 {

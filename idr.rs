@@ -9,10 +9,12 @@
 //! cursor, up to `INT_MAX`, wrapping once to 1) and `idr_set_cursor()` (the
 //! `INOTIFY_IOC_SETNEXTWD` ioctl). Lookup, removal and in-order iteration complete it.
 //!
-//! Like the kernel's IDR it is a radix tree of 64-way nodes whose height grows with the largest
-//! id. Every interior node keeps a bitmap of the children that are full (the radix tree's
-//! `IDR_FREE` tag, inverted), so the first free id at or above any cursor is found by one
-//! descent with bit scans, even when the cursor sits at the start of a long run of taken ids.
+//! Like the kernel's IDR it is a radix tree of 64-way nodes, whose height grows with the span
+//! of the ids (the kernel's grows with the largest id: its root always covers id 0, ours covers
+//! the block of ids the table uses, so a lone high wd is one leaf). Every interior node keeps a
+//! bitmap of the children that are full (the radix tree's `IDR_FREE` tag, inverted), so the
+//! first free id at or above any cursor is found by one descent with bit scans, even when the
+//! cursor sits at the start of a long run of taken ids.
 //!
 //! The allocator is meant to be kept behind a spinlock, so nothing in it allocates memory:
 //! allocation is two-phase like `idr_preload()`. The caller reserves nodes in a [`Preload`]
@@ -112,13 +114,18 @@ fn capacity(height: u32) -> u64 {
     1u64.checked_shl(BITS * height).unwrap_or(u64::MAX)
 }
 
-/// Returns the height of the smallest tree that covers `id`.
+/// Returns the height of the smallest tree that covers `id`: one level per [`BITS`] bits of
+/// `id`, and at least one.
 fn height_for(id: u64) -> u32 {
-    let mut height = 1;
-    while capacity(height) <= id {
-        height += 1;
-    }
-    height
+    let bits = u64::BITS - id.leading_zeros();
+    bits.div_ceil(BITS).max(1)
+}
+
+/// Returns `true` if a tree of `height` levels (none if 0) whose first id is `base`, a multiple
+/// of its capacity, covers `id`.
+fn covers(base: u64, height: u32, id: u64) -> bool {
+    // The ids it covers share the bits of `base` above the capacity.
+    height > 0 && (id ^ base) < capacity(height)
 }
 
 /// The last level of the tree: 64 value slots.
@@ -582,14 +589,22 @@ impl<T> Node<T> {
     /// Stores `value` at the free id `id` below this node at `level`.
     ///
     /// Missing nodes on the path are taken from `nodes`. Returns the value if `nodes` runs out,
-    /// which the caller prevents by checking [`Node::missing_below`] first.
+    /// which the caller prevents by checking [`Node::missing_below`] first. On success, returns
+    /// the [`NodeBox`] pointer of the leaf that took the value, or `None` if that is this node.
     ///
     /// One descent, in a loop; only when the leaf becomes full (once in 64 insertions) are the
     /// `full` bits above it brought up to date, by [`Node::update_full`].
-    fn insert(&mut self, level: u32, id: u64, value: T, nodes: &mut Nodes<'_, T>) -> Result<(), T> {
+    fn insert(
+        &mut self,
+        level: u32,
+        id: u64,
+        value: T,
+        nodes: &mut Nodes<'_, T>,
+    ) -> Result<Option<NonNull<Node<T>>>, T> {
         let top = level;
         let mut node = &mut *self;
         let mut level = level;
+        let mut leaf_ptr = None;
         let leaf_full = loop {
             match node {
                 Node::Leaf(leaf) => {
@@ -610,10 +625,13 @@ impl<T> Node<T> {
                         interior.slots[index] = Some(child);
                         interior.present |= bit(index);
                     }
-                    let Some(child) = interior.slots[index].as_deref_mut() else {
+                    let Some(child) = interior.slots[index].as_mut() else {
                         return Err(value);
                     };
-                    node = child;
+                    if level == 1 {
+                        leaf_ptr = Some(child.0);
+                    }
+                    node = &mut **child;
                     level = level.saturating_sub(1);
                 }
             }
@@ -621,7 +639,7 @@ impl<T> Node<T> {
         if leaf_full {
             self.update_full(top, id);
         }
-        Ok(())
+        Ok(leaf_ptr)
     }
 
     /// Sets the `full` bit of each child on the path to `id` that is full, from the leaf up, in
@@ -806,15 +824,40 @@ impl<T> Preload<T> {
 /// caller's reservation.
 struct Nodes<'a, T> {
     spare: &'a mut Preload<T>,
-    pre: &'a mut Preload<T>,
+    pre: Option<&'a mut Preload<T>>,
 }
 
 impl<T> Nodes<'_, T> {
     /// Takes a node to be a leaf (`leaf`) or an interior node.
     fn take(&mut self, leaf: bool) -> Option<NodeBox<T>> {
-        self.spare.take(leaf).or_else(|| self.pre.take(leaf))
+        self.spare
+            .take(leaf)
+            .or_else(|| self.pre.as_mut()?.take(leaf))
     }
 }
+
+/// The leaf that the last insertion stored its value in.
+///
+/// Ids are handed out in order, so the next allocation usually lands in the same leaf: 63 in 64
+/// when watches are only added. [`Idr::alloc_in_last_leaf`] then takes the id there, without
+/// searching the tree from the root.
+///
+/// # Invariants
+///
+/// `node` is the pointer of a [`NodeBox`] of the tree of the [`Idr`] that holds this, to a leaf
+/// whose first id is `base`.
+struct LastLeaf<T> {
+    /// The leaf.
+    node: NonNull<Node<T>>,
+    /// Its first id: a multiple of [`FANOUT`].
+    base: u64,
+}
+
+// SAFETY: A `LastLeaf<T>` is only dereferenced by the `Idr<T>` that holds it, through `&mut`
+// to that `Idr<T>`, which owns the node like a `NodeBox<T>`: it is `Send` when `T` is.
+unsafe impl<T: Send> Send for LastLeaf<T> {}
+// SAFETY: As above: a shared `Idr<T>` never dereferences it.
+unsafe impl<T: Sync> Sync for LastLeaf<T> {}
 
 /// The error returned by [`Idr::alloc_cyclic`].
 ///
@@ -824,6 +867,9 @@ pub(crate) struct AllocError<T> {
     pub(crate) error: Error,
     /// The value that was not stored.
     pub(crate) value: T,
+    /// With [`ENOMEM`], what [`Idr::preload_need`] returns now: the nodes to reserve before
+    /// trying again. 0 otherwise.
+    pub(crate) need: usize,
 }
 
 impl<T> From<AllocError<T>> for Error {
@@ -843,16 +889,24 @@ impl<T> From<AllocError<T>> for Error {
 /// # Invariants
 ///
 /// - `root` is `None` if and only if `height` is 0; otherwise it is the node at level
-///   `height - 1` and covers ids `0..capacity(height)`, and `height <= MAX_HEIGHT`.
-/// - The root is not empty, and it is not an interior node whose only child is child 0 (the
-///   tree is shrunk as in `radix_tree_shrink()`).
+///   `height - 1` and covers ids `base..base + capacity(height)`, `base` is a multiple of
+///   `capacity(height)`, and `height <= MAX_HEIGHT`.
+/// - The root is not empty, and it is not an interior node with only one child (the tree is
+///   shrunk as in `radix_tree_shrink()`, whichever child it is).
 /// - `len` is the number of values in the tree.
 /// - Every id in the tree is in `ID_MIN..=max`, and `max <= ID_MAX`.
+/// - `last_leaf`, if any, is a leaf of the tree (see [`LastLeaf`]).
 pub(crate) struct Idr<T> {
     /// The top node of the tree.
     root: Option<NodeBox<T>>,
     /// The number of levels of the tree.
     height: u32,
+    /// The first id the root covers.
+    ///
+    /// Unlike the radix tree's, this tree need not start at 0: a table whose ids are all in one
+    /// leaf is that leaf, whatever its ids, and CRIU restoring one watch at a high wd (SETNEXTWD
+    /// then an add, in a new instance) takes one node, not one per level down from id 0.
+    base: u64,
     /// The number of ids taken.
     len: usize,
     /// Where the next search starts: the C `idr_next`, an `unsigned int` that the search reads
@@ -862,6 +916,8 @@ pub(crate) struct Idr<T> {
     max: u32,
     /// Emptied nodes kept for the next insertions, at most [`SPARE_NODES`].
     spare: Preload<T>,
+    /// The leaf of the last insertion, where the next allocation is tried first.
+    last_leaf: Option<LastLeaf<T>>,
 }
 
 impl<T> Idr<T> {
@@ -871,10 +927,12 @@ impl<T> Idr<T> {
         Self {
             root: None,
             height: 0,
+            base: 0,
             len: 0,
             next: 0,
             max: ID_MAX,
             spare: Preload::empty(),
+            last_leaf: None,
         }
     }
 
@@ -896,22 +954,27 @@ impl<T> Idr<T> {
         self.height.saturating_sub(1)
     }
 
+    /// Returns `true` if the tree covers `id` (false when it is empty).
+    fn covers(&self, id: u64) -> bool {
+        covers(self.base, self.height, id)
+    }
+
     /// Returns the lowest free id in `start..=self.max`, if any, and how many nodes storing a
     /// value there needs.
     fn find_free(&self, start: u32) -> Option<(u32, usize)> {
         let start = u64::from(start);
         let (found, needed) = match self.root.as_deref() {
-            Some(root) if start < capacity(self.height) => {
+            Some(root) if self.covers(start) => {
                 match root.find_free(self.top_level(), start) {
                     Some(found) => found,
                     // The tree is full from `start` on: the first id above it.
                     None => {
-                        let id = capacity(self.height);
+                        let id = self.base + capacity(self.height);
                         (id, self.growth_needed(id))
                     }
                 }
             }
-            // Every id above the tree is free.
+            // Every id outside the tree is free.
             _ => (start, self.growth_needed(start)),
         };
         let id = u32::try_from(found).ok().filter(|&id| id <= self.max)?;
@@ -920,32 +983,30 @@ impl<T> Idr<T> {
 
     /// Returns how many nodes storing a value at `id`, which is not covered by the tree, needs.
     fn growth_needed(&self, id: u64) -> usize {
-        // CAST: Heights are at most `MAX_HEIGHT`.
-        let new_height = height_for(id) as usize;
-        let height = self.height as usize;
         if self.root.is_none() {
-            new_height
-        } else {
-            // Growing adds `new_height - height` nodes above the old root. Since `id` is
-            // beyond the old tree, its path below the new root is all new: `new_height - 1`
-            // nodes.
-            (new_height - height) + (new_height - 1)
+            // A leaf, as the root.
+            return 1;
         }
+        // CAST: Heights are at most `MAX_HEIGHT`.
+        let new_height = self.height_to_cover(id) as usize;
+        let height = self.height as usize;
+        // Growing adds `new_height - height` nodes above the old root. Since `id` is outside
+        // the old tree, its path below the new root is all new: `new_height - 1` nodes.
+        (new_height - height) + (new_height - 1)
+    }
+
+    /// Returns the height of the smallest tree that covers both `id` and the current one.
+    fn height_to_cover(&self, id: u64) -> u32 {
+        // The ids of a tree of height `h` share their bits from `BITS * h` up.
+        height_for(id ^ self.base).max(self.height)
     }
 
     /// Returns how many nodes storing a value at the free id `id` needs.
     #[cfg(CONFIG_KUNIT = "y")]
     fn nodes_needed(&self, id: u64) -> usize {
-        // CAST: Heights are at most `MAX_HEIGHT`.
-        let new_height = height_for(id) as usize;
-        let height = self.height as usize;
         match self.root.as_deref() {
-            None => new_height,
-            Some(root) if id < capacity(self.height) => root.missing_below(self.top_level(), id),
-            // Growing adds `new_height - height` nodes above the old root. Since `id` is
-            // beyond the old tree, its path below the new root is all new: `new_height - 1`
-            // nodes.
-            Some(_) => (new_height - height) + (new_height - 1),
+            Some(root) if self.covers(id) => root.missing_below(self.top_level(), id),
+            _ => self.growth_needed(id),
         }
     }
 
@@ -953,58 +1014,76 @@ impl<T> Idr<T> {
     ///
     /// New nodes come from the spare ones, then from `pre`. Returns the value if both run out,
     /// which the caller prevents by checking [`Idr::nodes_needed`] first.
-    fn insert(&mut self, id: u64, value: T, pre: &mut Preload<T>) -> Result<(), T> {
+    fn insert(&mut self, id: u64, value: T, pre: Option<&mut Preload<T>>) -> Result<(), T> {
         let mut nodes = Nodes {
             spare: &mut self.spare,
             pre,
         };
         if self.root.is_none() {
-            let height = height_for(id);
-            let Some(root) = nodes.take(height == 1) else {
+            let Some(root) = nodes.take(true) else {
                 return Err(value);
             };
-            // INVARIANT: The root is empty only until `value` is stored below.
+            // INVARIANT: The root is empty only until `value` is stored below; a leaf covers the
+            // 64 ids from a multiple of 64.
             self.root = Some(root);
-            self.height = height;
+            self.height = 1;
+            self.base = id & !MASK;
         }
-        while capacity(self.height) <= id {
+        while !covers(self.base, self.height, id) {
             let Some(mut root) = nodes.take(false) else {
                 return Err(value);
             };
             let old = self.root.take();
             let old_full = old.as_deref().is_some_and(Node::is_full);
+            // Where the old root goes in the new one.
+            let index = slot_index(self.base, self.height);
             if let Node::Interior(node) = &mut *root {
-                // INVARIANT: The old root becomes child 0 of the new one, like
-                // `radix_tree_extend()`.
-                node.present = u64::from(old.is_some());
-                node.full = u64::from(old_full);
-                node.slots[0] = old;
+                // INVARIANT: The old root becomes a child of the new one, like
+                // `radix_tree_extend()` (which always makes it child 0).
+                node.present = if old.is_some() { bit(index) } else { 0 };
+                node.full = if old_full { bit(index) } else { 0 };
+                node.slots[index] = old;
             }
             self.root = Some(root);
             self.height += 1;
+            self.base &= !(capacity(self.height) - 1);
         }
         // `top_level()`, without borrowing all of `self`.
         let level = self.height.saturating_sub(1);
-        match self.root.as_deref_mut() {
-            Some(root) => root.insert(level, id, value, &mut nodes),
-            None => Err(value),
-        }
+        let Some(root) = self.root.as_mut() else {
+            return Err(value);
+        };
+        let root_ptr = root.0;
+        let leaf = root
+            .insert(level, id, value, &mut nodes)?
+            .unwrap_or(root_ptr);
+        // INVARIANT: `leaf` is the pointer of the tree's leaf that holds `id`.
+        self.last_leaf = Some(LastLeaf {
+            node: leaf,
+            base: id & !MASK,
+        });
+        Ok(())
     }
 
     /// Returns the id [`Idr::alloc_cyclic`] would take now, if any is free, and how many nodes
     /// it needs.
     fn next_free(&self) -> Option<(u32, usize)> {
-        // `if ((int)id < start) id = start;`: a cursor of 0 or above `INT_MAX` starts at 1.
-        let start = if self.next < ID_MIN || self.next > ID_MAX {
-            ID_MIN
-        } else {
-            self.next
-        };
+        let start = self.start();
         match self.find_free(start) {
             Some(id) => Some(id),
             // The C code retries from 1 only if the first search did not start there.
             None if start > ID_MIN => self.find_free(ID_MIN),
             None => None,
+        }
+    }
+
+    /// Returns where the next allocation's search starts.
+    fn start(&self) -> u32 {
+        // `if ((int)id < start) id = start;`: a cursor of 0 or above `INT_MAX` starts at 1.
+        if self.next < ID_MIN || self.next > ID_MAX {
+            ID_MIN
+        } else {
+            self.next
         }
     }
 
@@ -1033,16 +1112,96 @@ impl<T> Idr<T> {
         value: T,
         pre: &mut Preload<T>,
     ) -> Result<u32, AllocError<T>> {
+        match self.alloc_in_last_leaf(value) {
+            Ok(id) => Ok(id),
+            Err(value) => self.alloc_searched(value, Some(pre)),
+        }
+    }
+
+    /// [`Idr::alloc_cyclic`] without a reservation: missing nodes can come from the allocator's
+    /// spare nodes only.
+    ///
+    /// For the caller that tries first without reserving anything, since most allocations need
+    /// no new node; on [`ENOMEM`] it reserves what the error's `need` says and calls
+    /// [`Idr::alloc_cyclic`].
+    pub(crate) fn alloc_cyclic_unreserved(&mut self, value: T) -> Result<u32, AllocError<T>> {
+        match self.alloc_in_last_leaf(value) {
+            Ok(id) => Ok(id),
+            Err(value) => self.alloc_searched(value, None),
+        }
+    }
+
+    /// The allocation of [`Idr::alloc_cyclic`] when the next id is in the leaf of the last
+    /// insertion, which is the common case: the lowest free id at or above the search's start
+    /// is then in that leaf, and no other node is read (nor written, unless the leaf becomes
+    /// full).
+    ///
+    /// Hands `value` back, with nothing changed, when the start is in another leaf or the leaf
+    /// has no free id at or above it (or none up to `max`): the search from the root decides
+    /// then.
+    #[inline(always)]
+    fn alloc_in_last_leaf(&mut self, value: T) -> Result<u32, T> {
+        let start = u64::from(self.start());
+        let Some(last) = &self.last_leaf else {
+            return Err(value);
+        };
+        if start & !MASK != last.base {
+            return Err(value);
+        }
+        let base = last.base;
+        // SAFETY: By the invariant of `Idr`, `last.node` points to a leaf of this tree, which
+        // the tree owns through its `NodeBox`es; `&mut self` excludes any other reference to
+        // the tree, and none is made while this one lives.
+        let Node::Leaf(leaf) = (unsafe { &mut *last.node.as_ptr() }) else {
+            return Err(value);
+        };
+        let free = !leaf.taken & (u64::MAX << slot_index(start, 0));
+        if free == 0 {
+            return Err(value);
+        }
+        // The ids from `start` to this one are taken: it is the lowest free one from `start`.
+        let id = base | u64::from(free.trailing_zeros());
+        let Some(id32) = u32::try_from(id).ok().filter(|&id| id <= self.max) else {
+            return Err(value);
+        };
+        let index = slot_index(id, 0);
+        // INVARIANT: The slot gets a value and its `taken` bit together.
+        leaf.slots[index] = Some(value);
+        leaf.taken |= bit(index);
+        if leaf.taken == u64::MAX {
+            // As `Node::insert` does when the leaf becomes full.
+            let level = self.top_level();
+            if let Some(root) = self.root.as_deref_mut() {
+                root.update_full(level, id);
+            }
+        }
+        self.len += 1;
+        // As in `alloc_searched`: `id` is at most `INT_MAX`.
+        self.next = id32.wrapping_add(1);
+        Ok(id32)
+    }
+
+    /// The allocation of [`Idr::alloc_cyclic`] by a search from the root, with the nodes of
+    /// `pre`, if any, beside the spare ones.
+    fn alloc_searched(
+        &mut self,
+        value: T,
+        pre: Option<&mut Preload<T>>,
+    ) -> Result<u32, AllocError<T>> {
         let Some((id, needed)) = self.next_free() else {
             return Err(AllocError {
                 error: ENOSPC,
                 value,
+                need: 0,
             });
         };
-        if needed > pre.available() + self.spare.available() {
+        let reserved = pre.as_deref().map_or(0, Preload::available);
+        if needed > reserved + self.spare.available() {
             return Err(AllocError {
                 error: ENOMEM,
                 value,
+                // As `preload_need`, without searching again.
+                need: needed.saturating_sub(self.spare.available()),
             });
         }
         if let Err(value) = self.insert(u64::from(id), value, pre) {
@@ -1050,6 +1209,7 @@ impl<T> Idr<T> {
             return Err(AllocError {
                 error: ENOMEM,
                 value,
+                need: needed.saturating_sub(self.spare.available()),
             });
         }
         self.len += 1;
@@ -1072,7 +1232,7 @@ impl<T> Idr<T> {
     /// Returns the value of `id`, like `idr_find()`.
     pub(crate) fn get(&self, id: u32) -> Option<&T> {
         let id = u64::from(id);
-        if id >= capacity(self.height) {
+        if !self.covers(id) {
             return None;
         }
         self.root.as_deref()?.get(self.top_level(), id)
@@ -1083,7 +1243,7 @@ impl<T> Idr<T> {
     #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut T> {
         let id = u64::from(id);
-        if id >= capacity(self.height) {
+        if !self.covers(id) {
             return None;
         }
         let level = self.top_level();
@@ -1096,8 +1256,18 @@ impl<T> Idr<T> {
     /// never allocates. The cursor does not move.
     pub(crate) fn remove(&mut self, id: u32) -> Option<T> {
         let id = u64::from(id);
-        if id >= capacity(self.height) {
+        if !self.covers(id) {
             return None;
+        }
+        // Only a leaf that this removal empties leaves the tree, and only this id's leaf can be
+        // emptied: the next allocation searches from the root.
+        // INVARIANT: Any other leaf stays in the tree; shrinking moves it up, not out.
+        if self
+            .last_leaf
+            .as_ref()
+            .is_some_and(|last| last.base == id & !MASK)
+        {
+            self.last_leaf = None;
         }
         let level = self.top_level();
         let value = self
@@ -1109,8 +1279,9 @@ impl<T> Idr<T> {
         Some(value)
     }
 
-    /// Detaches an empty root and removes levels that only lead to child 0, like
-    /// `radix_tree_shrink()`; the nodes taken out are kept as spare ones.
+    /// Detaches an empty root and removes levels that only lead to one child, like
+    /// `radix_tree_shrink()` (which does so for child 0 only); the nodes taken out are kept as
+    /// spare ones.
     fn shrink(&mut self) {
         loop {
             match self.root.as_deref_mut() {
@@ -1120,17 +1291,22 @@ impl<T> Idr<T> {
                         self.spare.put(old);
                     }
                     self.height = 0;
+                    self.base = 0;
                     return;
                 }
-                Some(Node::Interior(node)) if node.present == 1 => {
-                    // INVARIANT: Child 0 covers the same ids at one level less.
-                    let child = node.slots[0].take();
+                Some(Node::Interior(node)) if node.present.count_ones() == 1 => {
+                    // CAST: `trailing_zeros` of a non-zero `u64` is below 64.
+                    let index = node.present.trailing_zeros() as usize;
+                    let child = node.slots[index].take();
                     node.present = 0;
                     node.full = 0;
                     if let Some(old) = core::mem::replace(&mut self.root, child) {
                         self.spare.put(old);
                     }
+                    // INVARIANT: The child covers its part of the ids, at one level less.
                     self.height = self.height.saturating_sub(1);
+                    // CAST: `index` is below 64.
+                    self.base |= (index as u64) << (BITS * self.height);
                 }
                 _ => return,
             }
@@ -1187,9 +1363,10 @@ impl<'a, T> Iterator for Iter<'a, T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let idr = self.idr;
-        if self.next >= capacity(idr.height) {
+        if idr.height == 0 || self.next >= idr.base + capacity(idr.height) {
             return None;
         }
+        self.next = self.next.max(idr.base);
         let (id, value) = idr
             .root
             .as_deref()?
@@ -1274,13 +1451,13 @@ mod bench {
     }
 
     /// Allocates one id as the module does: without a reservation first, and only if that
-    /// fails for want of nodes, with exactly the nodes [`Idr::preload_need`] reports.
+    /// fails for want of nodes, with exactly the nodes the error asks for.
     ///
     /// This is the caller's loop documented on [`Preload`], without the lock.
     fn alloc(idr: &mut Idr<&'static u64>, pre: &mut Preload<&'static u64>) -> Result<u32> {
         match idr.alloc_cyclic(&TOKEN, pre) {
             Err(e) if e.error == ENOMEM => {
-                pre.reserve(idr.preload_need(), Gfp::Kernel)?;
+                pre.reserve(e.need, Gfp::Kernel)?;
                 Ok(idr.alloc_cyclic(&TOKEN, pre)?)
             }
             allocated => Ok(allocated?),
@@ -1431,7 +1608,11 @@ mod tests {
         let mut pre = Preload::empty();
         match pre.reserve(idr.preload_need(), Gfp::Kernel) {
             Ok(()) => idr.alloc_cyclic(value, &mut pre),
-            Err(error) => Err(AllocError { error, value }),
+            Err(error) => Err(AllocError {
+                error,
+                value,
+                need: 0,
+            }),
         }
     }
 
@@ -1482,8 +1663,9 @@ mod tests {
             None => idr.height == 0,
             Some(root) => {
                 (1..=MAX_HEIGHT).contains(&idr.height)
+                    && idr.base % capacity(idr.height) == 0
                     && node_ok(root, idr.height - 1, &mut count)
-                    && !matches!(root, Node::Interior(node) if node.present == 1)
+                    && !matches!(root, Node::Interior(node) if node.present.count_ones() == 1)
             }
         };
         tree_ok
@@ -1493,6 +1675,32 @@ mod tests {
             && idr.max <= ID_MAX
             && idr.iter().count() == idr.len
             && idr.iter().all(|(id, _)| (ID_MIN..=idr.max).contains(&id))
+            && idr
+                .last_leaf
+                .as_ref()
+                .is_none_or(|last| last_leaf_ok(idr, last))
+    }
+
+    /// Checks that `last` is a leaf of `idr`'s tree, the one that holds its ids.
+    fn last_leaf_ok<T>(idr: &Idr<T>, last: &LastLeaf<T>) -> bool {
+        if last.base & MASK != 0 || !idr.covers(last.base) {
+            return false;
+        }
+        let Some(mut node) = idr.root.as_ref() else {
+            return false;
+        };
+        let mut level = idr.top_level();
+        while level > 0 {
+            let Node::Interior(interior) = &**node else {
+                return false;
+            };
+            let Some(child) = interior.slots[slot_index(last.base, level)].as_ref() else {
+                return false;
+            };
+            node = child;
+            level -= 1;
+        }
+        node.0 == last.node && matches!(**node, Node::Leaf(_))
     }
 
     /// The allocator written the obvious way: a sorted vector of `(id, value)` and linear scans.
@@ -1639,6 +1847,45 @@ mod tests {
         Ok(same_contents(&idr, &model) && invariants_hold(&idr))
     }
 
+    /// A table whose ids are all in one leaf is that leaf, however high the ids: the tree grows
+    /// towards lower ids as towards higher ones, and shrinks back to whichever child is left.
+    #[test]
+    fn a_lone_high_wd_is_one_leaf() -> Result {
+        let mut idr = Idr::new();
+        idr.set_cursor(0x34d71d6);
+        assert_eq!(idr.preload_need(), 1);
+        assert_eq!(alloc(&mut idr, 1u64).ok(), Some(0x34d71d6));
+        assert_eq!(idr.height, 1);
+        assert_eq!(idr.base, 0x34d71c0);
+        // Ids outside the tree, below and above it, hold nothing.
+        for id in [1u32, 0x34d71bf, 0x34d7200, ID_MAX] {
+            assert!(idr.get(id).is_none());
+            assert!(idr.remove(id).is_none());
+        }
+        // Down to 1: a root at level 4 over the two paths.
+        idr.set_cursor(1);
+        assert_eq!(idr.preload_need(), 8);
+        assert_eq!(alloc(&mut idr, 2).ok(), Some(1));
+        assert_eq!(idr.height, 5);
+        assert_eq!(idr.base, 0);
+        assert!(invariants_hold(&idr));
+        assert_eq!(idr.get(0x34d71d6).copied(), Some(1));
+        // Removing 1 leaves one path: the tree is the leaf of 0x34d71d6 again.
+        assert_eq!(idr.remove(1), Some(2));
+        assert_eq!(idr.height, 1);
+        assert_eq!(idr.base, 0x34d71c0);
+        assert_eq!(idr.spare_nodes(), 8);
+        assert!(invariants_hold(&idr));
+        // The next id follows on from the cursor, in the same leaf.
+        idr.set_cursor(0x34d71d0);
+        let mut none = Preload::empty();
+        assert_eq!(idr.alloc_cyclic(3, &mut none).ok(), Some(0x34d71d0));
+        assert_eq!(idr.alloc_cyclic(4, &mut none).ok(), Some(0x34d71d1));
+        assert_eq!(idr.iter().map(|(id, _)| id).sum::<u32>(), 3 * 0x34d71d0 + 7);
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
     /// CRIU's loop at the wd of the upstream report: after the first add, every add reuses the
     /// nodes its predecessor's removal emptied, and needs no reservation.
     #[test]
@@ -1666,6 +1913,129 @@ mod tests {
         Ok(())
     }
 
+    /// The height of the smallest tree covering an id, against its definition.
+    #[test]
+    fn height_for_is_the_smallest_covering_height() -> Result {
+        for id in [
+            0u64,
+            1,
+            63,
+            64,
+            65,
+            4095,
+            4096,
+            1 << 18,
+            0x34d71d6,
+            1 << 30,
+            u64::from(ID_MAX),
+        ] {
+            let height = height_for(id);
+            assert!(capacity(height) > id);
+            assert!(height == 1 || capacity(height - 1) <= id);
+        }
+        assert_eq!(height_for(u64::from(ID_MAX)), MAX_HEIGHT);
+        Ok(())
+    }
+
+    /// A failed allocation says how many nodes to reserve, as `preload_need` does.
+    #[test]
+    fn enomem_says_what_to_reserve() -> Result {
+        for cursor in [64u32, 0x34d71d6, ID_MAX] {
+            // An empty table, then one that has to grow.
+            for filled in [false, true] {
+                let mut idr = Idr::new();
+                if filled {
+                    assert_eq!(alloc(&mut idr, 1u64).ok(), Some(1));
+                }
+                idr.set_cursor(cursor);
+                let need = idr.preload_need();
+                assert!(need > 0);
+                let mut none = Preload::empty();
+                let err = idr.alloc_cyclic(5u64, &mut none).err();
+                assert!(err.is_some_and(|e| e.error == ENOMEM && e.value == 5 && e.need == need));
+                let mut pre = Preload::empty();
+                pre.reserve(need, Gfp::Kernel)?;
+                assert_eq!(idr.alloc_cyclic(5, &mut pre).ok(), Some(cursor));
+                assert_eq!(pre.available(), 0);
+                assert!(invariants_hold(&idr));
+            }
+        }
+        Ok(())
+    }
+
+    /// Allocations that land in the leaf of the one before take the lowest free id there from
+    /// the cursor, as a search from the root does; any other goes through that search.
+    #[test]
+    fn next_id_in_last_leaf() -> Result {
+        let mut idr = Idr::new();
+        // Through two leaf boundaries and a growth of the tree, in order.
+        for expected in 1..=200u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+            assert!(invariants_hold(&idr));
+        }
+        assert!(idr.last_leaf.as_ref().is_some_and(|last| last.base == 192));
+        // Holes below the last id, in the same leaf: the cursor moved back finds the lowest free
+        // id from there, past the taken ones, as `idr_alloc_cyclic` does.
+        for id in [150u32, 152, 153, 160] {
+            assert_eq!(idr.remove(id), Some(u64::from(id)));
+        }
+        idr.set_cursor(151);
+        let mut none = Preload::empty();
+        assert_eq!(idr.alloc_cyclic(1000, &mut none).ok(), Some(152));
+        assert_eq!(idr.alloc_cyclic(1001, &mut none).ok(), Some(153));
+        assert_eq!(idr.alloc_cyclic(1002, &mut none).ok(), Some(160));
+        assert_eq!(idr.alloc_cyclic(1003, &mut none).ok(), Some(201));
+        assert!(invariants_hold(&idr));
+        // A removal in the last leaf that leaves others in it, then the cursor on a taken id
+        // at the end of a full leaf: the next id is in the following leaf.
+        assert_eq!(idr.remove(201), Some(1003));
+        idr.set_cursor(190);
+        assert_eq!(idr.alloc_cyclic(1004, &mut none).ok(), Some(201));
+        idr.set_cursor(60);
+        assert_eq!(idr.alloc_cyclic(1005, &mut none).ok(), Some(150));
+        assert!(invariants_hold(&idr));
+        // Filling the leaf that holds 192..256 makes it full: the ones above learn it, and
+        // the next search skips it.
+        idr.set_cursor(202);
+        for expected in 202..=255u32 {
+            assert_eq!(
+                idr.alloc_cyclic(u64::from(expected), &mut none).ok(),
+                Some(expected)
+            );
+        }
+        assert!(invariants_hold(&idr));
+        idr.set_cursor(192);
+        assert_eq!(alloc(&mut idr, 2000).ok(), Some(256));
+        assert!(invariants_hold(&idr));
+        // Emptying the last leaf takes it out of the tree: the next allocation there builds it
+        // again.
+        assert_eq!(idr.remove(256), Some(2000));
+        assert!(idr.last_leaf.is_none());
+        idr.set_cursor(256);
+        assert_eq!(alloc(&mut idr, 2001).ok(), Some(256));
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
+    /// The last leaf's ids up to `max` only: past it the allocation wraps to 1, as the search
+    /// from the root does.
+    #[test]
+    fn last_leaf_stops_at_max() -> Result {
+        let mut idr = Idr::with_max(100);
+        for expected in 1..=100u32 {
+            assert_eq!(alloc(&mut idr, u64::from(expected)).ok(), Some(expected));
+        }
+        assert_eq!(idr.remove(7), Some(7));
+        let mut none = Preload::empty();
+        assert_eq!(idr.alloc_cyclic(7, &mut none).ok(), Some(7));
+        assert_eq!(
+            failure(idr.alloc_cyclic(8u64, &mut none)),
+            Some((ENOSPC, 8))
+        );
+        assert!(invariants_hold(&idr));
+        Ok(())
+    }
+
     /// Emptying a big tree keeps at most `SPARE_NODES` nodes; the rest are freed. Refilling it
     /// starts from the kept ones.
     #[test]
@@ -1681,11 +2051,12 @@ mod tests {
         assert!(idr.is_empty());
         assert_eq!(idr.spare_nodes(), SPARE_NODES);
         assert!(invariants_hold(&idr));
-        // A tree of height 3 (up to id 262143) is rebuilt from the spare nodes alone.
+        // An empty table takes one spare node, a leaf, wherever the id is.
         idr.set_cursor(100_000);
         let mut none = Preload::empty();
         assert_eq!(idr.alloc_cyclic(7, &mut none).ok(), Some(100_000));
-        assert_eq!(idr.spare_nodes(), SPARE_NODES - 3);
+        assert_eq!(idr.spare_nodes(), SPARE_NODES - 1);
+        assert_eq!(idr.height, 1);
         assert!(invariants_hold(&idr));
         Ok(())
     }
@@ -1693,22 +2064,26 @@ mod tests {
     /// Nodes handed from one allocator to another keep their order and their bound.
     #[test]
     fn spare_nodes_move_between_allocators() -> Result {
+        // Ids 1 and 0x34d71d6: a root at level 4 over two paths, nine nodes.
         let mut a = Idr::new();
+        assert_eq!(alloc(&mut a, 1u64).ok(), Some(1));
         a.set_cursor(0x34d71d6);
-        assert_eq!(alloc(&mut a, 1u64).ok(), Some(0x34d71d6));
-        assert_eq!(a.remove(0x34d71d6), Some(1));
+        assert_eq!(alloc(&mut a, 2).ok(), Some(0x34d71d6));
+        assert_eq!(a.remove(0x34d71d6), Some(2));
+        assert_eq!(a.remove(1), Some(1));
         let mut pool = a.take_spare();
-        assert_eq!(pool.available(), 5);
+        assert_eq!(pool.available(), 9);
         assert_eq!(a.spare_nodes(), 0);
-        // A new allocator gets what it needs from the pool, and the kinds match: nothing is
-        // left over and no node was rebuilt as the other kind (the pool's order is kept).
+        // A new allocator gets what it needs from the pool: nothing is left over.
         let mut b = Idr::new();
-        b.set_cursor(0x34d71d6);
         let mut pre = Preload::empty();
         pre.take_from(&mut pool, b.preload_need());
-        assert_eq!(pre.available(), 5);
+        assert_eq!(b.alloc_cyclic(3u64, &mut pre).ok(), Some(1));
+        b.set_cursor(0x34d71d6);
+        pre.take_from(&mut pool, b.preload_need());
+        assert_eq!(pre.available(), 8);
         assert_eq!(pool.available(), 0);
-        assert_eq!(b.alloc_cyclic(2u64, &mut pre).ok(), Some(0x34d71d6));
+        assert_eq!(b.alloc_cyclic(4u64, &mut pre).ok(), Some(0x34d71d6));
         assert_eq!(pre.available(), 0);
         assert!(invariants_hold(&b));
         // `absorb` keeps at most a reservation's worth and frees the rest.
@@ -1724,20 +2099,20 @@ mod tests {
     #[test]
     fn spare_nodes_change_kind() -> Result {
         let mut idr = Idr::new();
-        // A tree of height 2: one interior root and one leaf.
+        // Ids 1 and 100: an interior root over two leaves. Removing 100 keeps its leaf, then
+        // the root, as the tree shrinks to the leaf of 1.
+        assert_eq!(alloc(&mut idr, 1u64).ok(), Some(1));
         idr.set_cursor(100);
-        assert_eq!(alloc(&mut idr, 1u64).ok(), Some(100));
-        assert_eq!(idr.remove(100), Some(1));
+        assert_eq!(alloc(&mut idr, 2).ok(), Some(100));
+        assert_eq!(idr.remove(100), Some(2));
         assert_eq!(idr.spare_nodes(), 2);
-        // Height 1 needs one leaf; height 4 needs three interior nodes and a leaf.
-        let mut none = Preload::empty();
-        idr.set_cursor(5);
-        assert_eq!(idr.alloc_cyclic(2, &mut none).ok(), Some(5));
-        assert_eq!(idr.remove(5), Some(2));
+        assert_eq!(idr.height, 1);
+        // Growing to 1 << 20 takes three interior nodes above the leaf of 1 and three below,
+        // then a leaf: the spare root first, then the spare leaf as an interior node.
         let mut pre = Preload::empty();
         idr.set_cursor(1 << 20);
         pre.reserve(idr.preload_need(), Gfp::Kernel)?;
-        assert_eq!(pre.available(), 2);
+        assert_eq!(pre.available(), 4);
         assert_eq!(idr.alloc_cyclic(3, &mut pre).ok(), Some(1 << 20));
         assert_eq!(pre.available(), 0);
         assert!(invariants_hold(&idr));
@@ -1906,7 +2281,8 @@ mod tests {
     #[test]
     fn worst_case_growth_fits_one_preload() -> Result {
         let mut idr = Idr::new();
-        assert_eq!(idr.nodes_needed(u64::from(ID_MAX)), MAX_HEIGHT as usize);
+        // An empty table needs one leaf, wherever the id is.
+        assert_eq!(idr.nodes_needed(u64::from(ID_MAX)), 1);
         assert_eq!(alloc(&mut idr, 1u64).ok(), Some(1));
         assert_eq!(idr.height, 1);
         idr.set_cursor(ID_MAX);

@@ -37,10 +37,8 @@ use kernel::{
         SpinLock, //
     },
     task::Kuid,
-    transmute::FromBytes,
     uaccess::{
         UserPtr,
-        UserSlice,
         UserSliceWriter, //
     }, //
 };
@@ -79,7 +77,10 @@ use crate::{
         Gfp,
         KmemCache, //
     },
-    uaccess::put_user_i32,
+    uaccess::{
+        get_user_u64,
+        put_user_i32, //
+    },
     uapi::*,
     ucounts::{
         self,
@@ -424,10 +425,6 @@ fn ioctl_rare(file: &File, cmd: u32, arg: usize, group: &Group) -> Result {
     }
 }
 
-// SAFETY: `AddWatch` is `repr(C)` with a `u64`, an `i32` and a `u32`, and no padding (its size
-// is asserted to be 16 in `uapi.rs`): every bit pattern is a valid value.
-unsafe impl FromBytes for AddWatch {}
-
 /// The `inotify_add_watch` system call, as an ioctl whose argument is a [`AddWatch`].
 ///
 /// The checks come in upstream's order: the mask's bits, an empty mask, `IN_MASK_ADD` with
@@ -436,14 +433,13 @@ unsafe impl FromBytes for AddWatch {}
 // `FIONREAD` and `INOTIFY_IOC_SETNEXTWD` too.
 #[inline(never)]
 fn add_watch(group: &Group, arg: usize) -> Result<i32> {
-    // One copy of the whole argument.
+    // The argument, as two words (`inotify_add_watch()` gets it in registers): `get_user()`
+    // costs less than a 16-byte `copy_from_user()`. Either faults as the copy would.
     let AddWatch {
         pathname,
         dirfd,
         mask,
-    } = UserSlice::new(UserPtr::from_addr(arg), size_of::<AddWatch>())
-        .reader()
-        .read()?;
+    } = read_add_watch(arg)?;
 
     // Don't let user send invalid bits.
     if mask & !ALL_INOTIFY_BITS != 0 {
@@ -460,6 +456,23 @@ fn add_watch(group: &Group, arg: usize) -> Result<i32> {
     let pathname = UserPtr::from_addr(usize::try_from(pathname).map_err(|_| EFAULT)?);
     let path = inotify_find_inode(dirfd, pathname, mask)?;
     update_watch(group, path.inode(), mask)
+}
+
+/// Reads the [`AddWatch`] at the user address `arg`, a word at a time.
+#[inline(always)]
+fn read_add_watch(arg: usize) -> Result<AddWatch> {
+    const _: () = assert!(core::mem::offset_of!(AddWatch, pathname) == 0);
+    const _: () = assert!(core::mem::offset_of!(AddWatch, dirfd) == 8);
+    const _: () = assert!(core::mem::offset_of!(AddWatch, mask) == 12);
+    // The whole range must be user memory, as `copy_from_user()` checks it.
+    let second = arg.checked_add(8).ok_or(EFAULT)?;
+    let pathname = get_user_u64(UserPtr::from_addr(arg))?;
+    let [d0, d1, d2, d3, m0, m1, m2, m3] = get_user_u64(UserPtr::from_addr(second))?.to_ne_bytes();
+    Ok(AddWatch {
+        pathname,
+        dirfd: i32::from_ne_bytes([d0, d1, d2, d3]),
+        mask: u32::from_ne_bytes([m0, m1, m2, m3]),
+    })
 }
 
 /// `inotify_find_inode`: looks `pathname` up as the mask says (`IN_DONT_FOLLOW`, `IN_ONLYDIR`),
@@ -574,13 +587,44 @@ fn new_watch(group: &Group, mark: MarkRef, inode: &Inode) -> Result<i32> {
 /// `idr_preload` + `idr_alloc_cyclic(..., GFP_NOWAIT)`: puts `mark` in the wd table and sets its
 /// wd. The search starts at the cursor, or at `at` (which moves the cursor there first).
 ///
-/// The table keeps the nodes that removals emptied, so an allocation rarely needs new ones.
-/// When it does, it fails with `ENOMEM` and changes nothing; the nodes are then reserved
-/// unlocked (from the pool that released instances fill, then new ones), and the allocation is
-/// tried again under the lock.
+/// The table keeps the nodes that removals emptied, so an allocation rarely needs new ones, and
+/// it is tried first without any reservation. When it needs nodes, it fails with `ENOMEM` and
+/// changes nothing; the nodes are then reserved unlocked (from the pool that released instances
+/// fill, then new ones), and the allocation is tried again under the lock, in
+/// [`alloc_wd_reserved`].
 pub(crate) fn alloc_wd(inst: &Instance, mark: &MarkRef, at: Option<u32>) -> Result<u32> {
+    let mut wds = inst.wds.lock();
+    if let Some(at) = at {
+        wds.set_cursor(at);
+    }
+    match wds.alloc_cyclic_unreserved(mark.clone()) {
+        Ok(wd) => {
+            // CAST: ids are at most INT_MAX.
+            mark.data().set(wd as i32);
+            Ok(wd)
+        }
+        Err(e) => {
+            drop(wds);
+            // The table hands the reference back; putting a mark may sleep, so it is dropped
+            // here, unlocked.
+            drop(e.value);
+            if e.error != ENOMEM {
+                return Err(e.error);
+            }
+            alloc_wd_reserved(inst, mark, at, e.need)
+        }
+    }
+}
+
+/// [`alloc_wd`] once the table has said that it needs `need` nodes: reserves them, then
+/// allocates, until the reservation suffices.
+#[inline(never)]
+fn alloc_wd_reserved(inst: &Instance, mark: &MarkRef, at: Option<u32>, need: usize) -> Result<u32> {
     let mut preload = Preload::empty();
+    let mut need = need;
     loop {
+        preload.take_from(&mut WD_NODES.lock(), need);
+        preload.reserve(need, Gfp::Kernel)?;
         let mut wds = inst.wds.lock();
         if let Some(at) = at {
             wds.set_cursor(at);
@@ -592,16 +636,13 @@ pub(crate) fn alloc_wd(inst: &Instance, mark: &MarkRef, at: Option<u32>) -> Resu
                 return Ok(wd);
             }
             Err(e) => {
-                let need = wds.preload_need();
+                need = e.need;
                 drop(wds);
-                // The table hands the reference back; putting a mark may sleep, so it is
-                // dropped here, unlocked.
+                // As in `alloc_wd`.
                 drop(e.value);
                 if e.error != ENOMEM {
                     return Err(e.error);
                 }
-                preload.take_from(&mut WD_NODES.lock(), need);
-                preload.reserve(need, Gfp::Kernel)?;
             }
         }
     }

@@ -10,7 +10,6 @@
 //! ([`include/linux/exportfs.h`](srctree/include/linux/exportfs.h), `exportfs_decode_fh()`).
 
 use kernel::{
-    error::to_result,
     prelude::*,
     types::Opaque,
     uaccess::UserPtr, //
@@ -42,7 +41,7 @@ impl Path {
         };
         // SAFETY: `pathname` is a user pointer, which `user_path_at()` copies with checks;
         // `path` is a valid out-parameter.
-        to_result(unsafe {
+        bindings::to_result(unsafe {
             bindings::user_path_at(dfd, pathname.as_const_ptr().cast(), flags, &mut path)
         })?;
         // INVARIANT: A successful lookup gives a positive path with both references.
@@ -117,7 +116,7 @@ impl Path {
     /// `path_permission()`).
     pub(crate) fn permission(&self, mask: i32) -> Result {
         // SAFETY: The path is held, by the type invariant.
-        to_result(unsafe { bindings::path_permission(&self.0, mask) })
+        bindings::to_result(unsafe { bindings::path_permission(&self.0, mask) })
     }
 
     /// The inode the path leads to (`d_inode(path->dentry)`).

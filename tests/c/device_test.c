@@ -11,8 +11,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,6 +89,43 @@ TEST(write_mode_open_is_refused)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, open(RUST_INOTIFY_DEV, O_WRONLY));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * The add-watch argument is user memory like any other: a pointer to memory that is not all
+ * mapped gives EFAULT and changes nothing, as a fault on inotify_add_watch()'s pathname does;
+ * an argument that ends where the mapping ends is read whole.
+ */
+TEST(add_watch_argument_faults)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct rust_inotify_add_watch w = {
+		.pathname = (uintptr_t)"/tmp", .dirfd = AT_FDCWD, .mask = IN_ATTRIB,
+	};
+	int fd = open(RUST_INOTIFY_DEV, O_RDONLY | O_NONBLOCK);
+	char *map;
+
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + page, page));
+
+	EXPECT_EQ(-1, ioctl(fd, RUST_INOTIFY_IOC_ADD_WATCH, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* The pathname and dirfd mapped, the mask not. */
+	memcpy(map + page - 12, &w, 12);
+	EXPECT_EQ(-1, ioctl(fd, RUST_INOTIFY_IOC_ADD_WATCH, map + page - 12));
+	EXPECT_EQ(EFAULT, errno);
+	/* Only the pathname mapped. */
+	memcpy(map + page - 8, &w, 8);
+	EXPECT_EQ(-1, ioctl(fd, RUST_INOTIFY_IOC_ADD_WATCH, map + page - 8));
+	EXPECT_EQ(EFAULT, errno);
+	/* Nothing was added, and no wd was used: the first watch is wd 1. */
+	memcpy(map + page - sizeof(w), &w, sizeof(w));
+	EXPECT_EQ(1, ioctl(fd, RUST_INOTIFY_IOC_ADD_WATCH, map + page - sizeof(w)));
+
+	EXPECT_EQ(0, munmap(map, page));
+	EXPECT_EQ(0, close(fd));
 }
 
 TEST(rmmod_refused_while_open_then_fine_after_close)
