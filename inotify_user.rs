@@ -381,6 +381,8 @@ pub(crate) fn ioctl(group: &Group, file: &File, cmd: u32, arg: usize) -> Result<
     if cmd == INOTIFY_IOC_SETNEXTWD {
         // The argument is the value itself, as upstream takes it.
         if !(1..=i32::MAX as usize).contains(&arg) {
+            // Out of the valid call's way: its errno is then not loaded on every call.
+            core::hint::cold_path();
             return Err(EINVAL);
         }
         // CAST: `arg` is at most INT_MAX, checked above.
